@@ -1,0 +1,136 @@
+"""The foundation: real MongoDB and Redis, settings, Celery configuration and /healthz."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client, override_settings
+from pymongo import IndexModel
+
+from upvendo import mongo
+from upvendo.celery import app as celery_app
+from upvendo.mongo import close_client, ensure_indexes, get_client, register_indexes
+from upvendo.redis import close_redis, get_redis, key
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_real_mongod_is_a_replica_set_with_transactions(mongo_db: Any) -> None:
+    hello = get_client().admin.command("hello")
+    assert hello["setName"] == "rs0"
+    assert hello["isWritablePrimary"] is True
+    with get_client().start_session() as session, session.start_transaction():
+        mongo_db.probe.insert_one({"n": 1}, session=session)
+        session.abort_transaction()
+    assert mongo_db.probe.count_documents({}) == 0
+
+
+def test_real_redis_answers_with_the_test_prefix(redis_namespace: str) -> None:
+    assert get_redis().ping() is True
+    get_redis().set(key("probe"), "1")
+    assert get_redis().get(redis_namespace + "probe") == "1"
+
+
+def test_each_test_gets_an_empty_database(mongo_db: Any) -> None:
+    assert mongo_db.name.startswith("test_")
+    assert mongo_db.list_collection_names() == []
+
+
+def test_ensure_indexes_is_idempotent(mongo_db: Any) -> None:
+    register_indexes("probe_indexed", [IndexModel([("code", 1)], name="code", unique=True)])
+    try:
+        first = ensure_indexes()
+        second = ensure_indexes()
+    finally:
+        mongo._indexes.pop("probe_indexed")
+    assert first["probe_indexed"] == second["probe_indexed"] == ["code"]
+    index_names = set(mongo_db.probe_indexed.index_information())
+    assert index_names == {"_id_", "code"}
+
+
+def test_no_mongodb_client_is_created_at_import_time() -> None:
+    code = (
+        "import django; django.setup(); import upvendo.urls, upvendo.mongo as m; "
+        "print(m._client is None)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "True"
+
+
+def test_production_refuses_to_start_without_secrets() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["DJANGO_ENV"] = "production"
+    env["DJANGO_SETTINGS_MODULE"] = "upvendo.settings"
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_ENV=production" in result.stderr
+
+
+def test_celery_uses_json_late_acks_limits_and_three_queues() -> None:
+    conf = celery_app.conf
+    assert conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.task_time_limit == 300
+    assert conf.task_soft_time_limit < conf.task_time_limit
+    assert [queue.name for queue in conf.task_queues] == [
+        "default",
+        "menu-import",
+        "payments-medium",
+    ]
+
+
+@pytest.mark.django_db
+def test_healthz_is_200_when_everything_is_up() -> None:
+    response = Client().get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "up"
+    assert {name: state["status"] for name, state in body["components"].items()} == {
+        "mongodb": "up",
+        "redis": "up",
+        "database": "up",
+    }
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_naming_mongodb_when_it_is_down() -> None:
+    close_client()
+    try:
+        with override_settings(
+            MONGODB_URI="mongodb://127.0.0.1:9/?directConnection=true", MONGODB_TIMEOUT_MS=200
+        ):
+            response = Client().get("/healthz")
+    finally:
+        close_client()
+    assert response.status_code == 503
+    body = response.json()
+    assert body["down"] == ["mongodb"]
+    assert body["components"]["redis"]["status"] == "up"
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_naming_redis_when_it_is_down() -> None:
+    close_redis()
+    try:
+        with override_settings(REDIS_URL="redis://127.0.0.1:9/0"):
+            response = Client().get("/healthz")
+    finally:
+        close_redis()
+    assert response.status_code == 503
+    assert response.json()["down"] == ["redis"]

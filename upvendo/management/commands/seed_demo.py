@@ -1,0 +1,42 @@
+"""Seed the demo: a user with a password and an API token, its vendor and a location.
+
+Idempotent: running it again reuses what exists. Refused in production.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.services import ensure_vendor_user
+from locations.repository import LocationRepository
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-password"
+DEMO_VENDOR = "Demo Restaurants"
+DEMO_LOCATION = "Demo Brasserie"
+
+
+class Command(BaseCommand):
+    help = "Create the demo user, vendor and location (development only, idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+
+    def handle(self, *args: object, **options: object) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo creates a user with a known password: not in production.")
+        demo = ensure_vendor_user(DEMO_USERNAME, DEMO_VENDOR, password=DEMO_PASSWORD)
+        locations = LocationRepository()
+        vendor_id = str(demo.vendor.pk)
+        location = locations.find_by_name(vendor_id, DEMO_LOCATION) or locations.create(
+            vendor_id=vendor_id, name=DEMO_LOCATION, timezone="Europe/Brussels", currency="EUR"
+        )
+        base_url = str(options["base_url"]).rstrip("/")
+        self.stdout.write(f"Demo login:     {DEMO_USERNAME} / {DEMO_PASSWORD}")
+        self.stdout.write(f"Demo API token: {demo.token}")
+        self.stdout.write(f"Demo location:  {location.name} ({location.id})")
+        self.stdout.write(
+            f"Try: curl -H 'Authorization: Token {demo.token}' "
+            f"{base_url}/api/backoffice/locations/{location.id}"
+        )

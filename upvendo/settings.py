@@ -1,0 +1,248 @@
+"""Django settings, read from the environment (django-environ).
+
+Every variable is documented in `.env.example`. Development and test work with no `.env` at
+all; `DJANGO_ENV=production` refuses to start without the secrets (no defaults for them).
+
+While `scripts/run` or `scripts/services` is running, the addresses of the development
+MongoDB and Redis are written to `.var/dev/services.env`; it is read here so that
+`python manage.py ...` in another shell talks to the same services. Real environment
+variables always win over that file and over `.env`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / ".var"
+
+env = environ.Env()
+SERVICES_ENV_FILE = environ.Env().str(
+    "SERVICES_ENV_FILE", default=str(VAR_DIR / "dev" / "services.env")
+)
+for env_file in (BASE_DIR / ".env", Path(SERVICES_ENV_FILE)):
+    if env_file.is_file():
+        env.read_env(str(env_file), overwrite=False)
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(
+        f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}."
+    )
+PRODUCTION = DJANGO_ENV == "production"
+
+
+def _required_in_production(name: str, dev_default: str) -> str:
+    """A secret: no default in production, a fixed, clearly-unsafe one elsewhere."""
+    if PRODUCTION:
+        value = env.str(name, default="")
+        if not value:
+            raise ImproperlyConfigured(
+                f"{name} must be set when DJANGO_ENV=production (see .env.example)."
+            )
+        return value
+    return env.str(name, default=dev_default)
+
+
+SECRET_KEY = _required_in_production(
+    "DJANGO_SECRET_KEY", "django-insecure-development-only-key-never-use-in-production"
+)
+DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_ENV=production.")
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# Fernet keys that encrypt POS credentials at rest. The first key encrypts; every key
+# decrypts, so a key can be rotated by putting the new one first (and running
+# `manage.py rotate_credentials_key` to re-encrypt).
+CREDENTIALS_ENCRYPTION_KEYS = env.list(
+    "CREDENTIALS_ENCRYPTION_KEYS",
+    default=[]
+    if PRODUCTION
+    else [
+        "ZGV2ZWxvcG1lbnQtb25seS1rZXktZG8tbm90LXVzZS0="
+    ],  # base64("development-only-key-do-not-use-")
+)
+if PRODUCTION and not CREDENTIALS_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "CREDENTIALS_ENCRYPTION_KEYS must be set when DJANGO_ENV=production "
+        "(generate one with `python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'`)."
+    )
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_beat",
+    "upvendo",
+    "accounts",
+    "locations",
+    "integrations",
+    "menus",
+    "tables",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "upvendo.urls"
+WSGI_APPLICATION = "upvendo.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Django's own tables (auth, sessions, tokens, celery-beat schedules). The domain data lives in
+# MongoDB. SQLite by default; PostgreSQL with DATABASE_URL=postgres://...
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/hendrickx"
+
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- MongoDB (domain data) --------------------------------------------------------------------
+MONGODB_URI = env.str("MONGODB_URI", default="mongodb://127.0.0.1:27017/?replicaSet=rs0")
+MONGODB_DB = env.str("MONGODB_DB", default="upvendo")
+MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=5000)
+
+# --- Redis and Celery --------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Prefix of every key this service writes to Redis (tests give each test its own).
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="upvendo:")
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+# A task is acknowledged after it ran, and redelivered if the worker process died under it.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=270)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With Redis, an unacknowledged message is redelivered after this many seconds. It must be
+# longer than the longest task and retry countdown.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
+    "global_keyprefix": env.str("CELERY_KEY_PREFIX", default=""),
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- The POS integration ---------------------------------------------------------------------
+# Hosts to which a Connection URL may use plain http (https is required for every other host).
+POS_INSECURE_HOSTS = env.list(
+    "POS_INSECURE_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "::1"]
+)
+POS_TIMEOUT_SECONDS = env.float("POS_TIMEOUT_SECONDS", default=15.0)
+# Item names removed after an import as pager/buzzer placeholders (regular expressions).
+PAGER_NAME_PATTERNS = env.list(
+    "PAGER_NAME_PATTERNS",
+    default=[r"^\s*(pager|buzzer|pieper)\s*#?\s*\d+\s*$"],
+)
+# Where a table's QR code points; {location_id} and {table_number} are filled in.
+TABLE_ORDERING_URL = env.str(
+    "TABLE_ORDERING_URL",
+    default="https://order.upvendo.example/l/{location_id}/t/{table_number}",
+)
+
+# --- REST API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + ([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Upvendo Kassanet backoffice API",
+    "DESCRIPTION": "Connect a location to its Hendrickx or Vanhoutte (Kassanet) POS register, "
+    "import its menu and push paid orders.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Logging --------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "upvendo.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "pymongo": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
+}
