@@ -277,8 +277,10 @@ class KassanetClient:
                 f"({type(exc).__name__}: {exc}); check the connection URL and that it is online",
                 request_id=request_id,
             ) from exc
-        verify_response_signature(response, self._signature_key, request_id=request_id)
         if response.is_success:
+            # Error answers are not verified: with a wrong key the 401 itself would not verify,
+            # and the 401 is the useful message.
+            verify_response_signature(response, self._signature_key, request_id=request_id)
             try:
                 return decode_body(
                     response.content, encrypted=self.enable_encryption, token=self._token
