@@ -127,9 +127,9 @@ def test_permanent_errors_are_raised_at_once(sim: SimulatorHandle) -> None:
 
 
 def test_wrong_signature_key_is_401_and_not_retried(sim: SimulatorHandle) -> None:
-    with sim.client(signature_key="wrong-key", retry=FAST) as client:
-        with pytest.raises(AuthenticationError) as excinfo:
-            client.test()
+    client = sim.client(signature_key="wrong-key", retry=FAST)
+    with client, pytest.raises(AuthenticationError) as excinfo:
+        client.test()
     assert excinfo.value.status_code == 401
     assert sim.counters() == {"test": 1}
 
@@ -161,17 +161,17 @@ def test_endpoint_status_fault_with_garbage_body(sim: SimulatorHandle) -> None:
         assert len(client.get_all_products()) == 120
     assert sim.counters()["GetAllProducts"] == 3
     sim.set_faults(endpoint_status={"endpoint": "test", "status": 500, "count": None})
-    with sim.client(retry=RetryPolicy(max_attempts=3, initial_delay=0, jitter=no_jitter)) as c:
-        with pytest.raises(ServerError):
-            c.test()
+    client = sim.client(retry=RetryPolicy(max_attempts=3, initial_delay=0, jitter=no_jitter))
+    with client, pytest.raises(ServerError):
+        client.test()
     assert sim.counters()["test"] == 3
 
 
 def test_offline_register_is_a_transport_error(sim: SimulatorHandle) -> None:
     sim.set_faults(offline=True)
-    with sim.client(retry=RetryPolicy(max_attempts=2, initial_delay=0, jitter=no_jitter)) as c:
-        with pytest.raises(ConnectError):
-            c.test()
+    client = sim.client(retry=RetryPolicy(max_attempts=2, initial_delay=0, jitter=no_jitter))
+    with client, pytest.raises(ConnectError):
+        client.test()
     assert sim.counters() == {"test": 2}
     sim.set_faults(offline=False)
     with sim.client() as client:
@@ -220,21 +220,20 @@ def test_secrets_absent_from_e2e_errors_and_logs(
         with sim.client(retry=FAST, **overrides) as client:
             try:
                 client.get_all_products()
-            except Exception as exc:  # noqa: BLE001 - collecting messages
+            except Exception as exc:
                 texts.append(f"{exc}\n{exc!r}")
     text = "\n".join(texts) + caplog.text
     assert sim.signature_key not in text and sim.encryption_token not in text
 
 
-@pytest.mark.parametrize("encrypt", [True])
-def test_wrong_token_yields_blowfish_decryption_error(encrypt: bool) -> None:
-    with start_simulator(products=5, encrypt=encrypt) as sim:
-        with sim.client(encryption_token="not-the-token") as client:
-            with pytest.raises(BlowfishDecryptionError) as wrong_token:
-                client.get_all_products()
-        with sim.client(enable_encryption=False) as client:
-            with pytest.raises(PayloadError) as flag_off_here:
-                client.test()
+def test_wrong_token_yields_blowfish_decryption_error() -> None:
+    with start_simulator(products=5, encrypt=True) as sim:
+        client = sim.client(encryption_token="not-the-token")
+        with client, pytest.raises(BlowfishDecryptionError) as wrong_token:
+            client.get_all_products()
+        client = sim.client(enable_encryption=False)
+        with client, pytest.raises(PayloadError) as flag_off_here:
+            client.test()
         assert sim.counters()["GetAllProducts"] == 1
     assert str(wrong_token.value).startswith("Blowfish decryption error")
     assert not wrong_token.value.retryable
