@@ -116,6 +116,7 @@ class Stack:
         print("run: migrating and ensuring indexes ...", flush=True)
         self.manage("migrate", "--noinput")
         self.manage("ensure_indexes")
+        self.manage("ensure_schedules")
         self.spawn(
             "simulator",
             PYTHON, "-m", "kassanet.simulator",

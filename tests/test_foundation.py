@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +136,38 @@ def test_healthz_is_503_naming_redis_when_it_is_down() -> None:
         close_redis()
     assert response.status_code == 503
     assert response.json()["down"] == ["redis"]
+
+
+def compose_command() -> list[str]:
+    if (
+        shutil.which("docker")
+        and subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, check=False
+        ).returncode
+        == 0
+    ):
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    pytest.fail(
+        "neither `docker compose` nor `docker-compose` is installed (scripts/install-system-deps)"
+    )
+
+
+def test_docker_compose_file_is_valid() -> None:
+    result = subprocess.run(
+        [*compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_setting_read_from_the_environment_is_documented_in_env_example() -> None:
+    source = (ROOT / "upvendo/settings.py").read_text()
+    pattern = r'(?:\.(?:str|bool|int|float|list|db_url)|_required_in_production)\(\s*"([A-Z0-9_]+)"'
+    read = set(re.findall(pattern, source))
+    assert {"DJANGO_SECRET_KEY", "MONGODB_URI", "SERVICES_ENV_FILE"} <= read
+    documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read - documented == set()
