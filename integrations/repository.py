@@ -1,0 +1,367 @@
+"""The `integrations` collection: one ThirdPartyIntegration per (location, provider).
+
+Document shape::
+
+    {_id, location_id, provider,
+     credentials: {base_url, enable_encryption, secrets: <Fernet token>},
+     settings: {sync_time, sync_time_local, next_run_time, tables, table_section_id,
+                tables_usage, payment_type_id},
+     sync_status: {status, message, details, last_sync, run_id, stage, started_at, updated_at},
+     connection: {status, message, updated_at},
+     logs: [{at, first_at, level, event, message, context, count}, ...]  # newest first
+     created_at, updated_at}
+
+Writes are conditional updates (no read-then-write): `upsert` relies on the unique index on
+(location_id, provider), `claim_sync` only matches an integration with no live import.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from integrations.credentials import (
+    Credentials,
+    decrypt_credentials,
+    encrypt_credentials,
+    rotate_secrets,
+)
+from locations.repository import LocationRepository, object_id
+from upvendo.mongo import get_db
+
+COLLECTION = "integrations"
+MAX_LOGS = 100
+CONNECTED = "connected"
+DISCONNECTED = "disconnected"
+SYNC_IN_PROGRESS = "in_progress"
+SYNC_SUCCESS = "success"
+SYNC_ERROR = "error"
+NOT_TESTED = "Not tested yet."
+DEFAULT_STALE_AFTER = timedelta(minutes=30)
+UPSERT_ATTEMPTS = 3
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Integration:
+    id: str
+    location_id: str
+    provider: str
+    credentials: Credentials
+    settings: dict[str, Any]
+    sync_status: dict[str, Any]
+    connection: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def connected(self) -> bool:
+        return self.connection.get("status") == CONNECTED
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> Integration:
+        return cls(
+            id=str(doc["_id"]),
+            location_id=doc["location_id"],
+            provider=doc["provider"],
+            credentials=decrypt_credentials(doc["credentials"]),
+            settings=doc.get("settings", {}),
+            sync_status=doc.get("sync_status", {}),
+            connection=doc.get("connection", {}),
+            created_at=doc["created_at"],
+            updated_at=doc["updated_at"],
+        )
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    at: datetime
+    level: str
+    event: str
+    message: str
+    count: int = 1
+    first_at: datetime | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> LogEntry:
+        return cls(
+            at=doc["at"],
+            level=doc["level"],
+            event=doc["event"],
+            message=doc["message"],
+            count=doc.get("count", 1),
+            first_at=doc.get("first_at", doc["at"]),
+            context=doc.get("context", {}),
+        )
+
+
+_WITHOUT_LOGS = {"logs": 0}
+
+
+class IntegrationRepository:
+    def __init__(
+        self,
+        collection: Collection[dict[str, Any]] | None = None,
+        locations: LocationRepository | None = None,
+    ) -> None:
+        self._collection = collection if collection is not None else get_db()[COLLECTION]
+        self._locations = locations
+
+    @property
+    def locations(self) -> LocationRepository:
+        if self._locations is None:
+            self._locations = LocationRepository()
+        return self._locations
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def get(self, location_id: str, provider: str) -> Integration | None:
+        doc = self._collection.find_one(
+            {"location_id": location_id, "provider": provider}, _WITHOUT_LOGS
+        )
+        return Integration.from_document(doc) if doc else None
+
+    def get_by_id(self, integration_id: str) -> Integration | None:
+        oid = object_id(integration_id)
+        doc = self._collection.find_one({"_id": oid}, _WITHOUT_LOGS) if oid else None
+        return Integration.from_document(doc) if doc else None
+
+    def list_by_connection_status(self, status: str) -> list[Integration]:
+        cursor = self._collection.find({"connection.status": status}, _WITHOUT_LOGS)
+        return [Integration.from_document(doc) for doc in cursor]
+
+    def all_with_sync_time(self) -> list[Integration]:
+        cursor = self._collection.find(
+            {"settings.sync_time": {"$type": "string", "$ne": ""}}, _WITHOUT_LOGS
+        )
+        return [Integration.from_document(doc) for doc in cursor]
+
+    def list_for_location(self, location_id: str) -> list[Integration]:
+        cursor = self._collection.find({"location_id": location_id}, _WITHOUT_LOGS)
+        return [Integration.from_document(doc) for doc in cursor.sort("provider", 1)]
+
+    def logs(self, integration_id: str, limit: int = MAX_LOGS) -> list[LogEntry]:
+        """The newest `limit` log entries, newest first (repeats already collapsed)."""
+        doc = self._collection.find_one(
+            {"_id": object_id(integration_id)}, {"logs": {"$slice": limit}}
+        )
+        return [LogEntry.from_document(entry) for entry in (doc or {}).get("logs", [])]
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def upsert(
+        self,
+        location_id: str,
+        provider: str,
+        credentials: Credentials,
+        settings: dict[str, Any],
+    ) -> Integration:
+        """Create the integration, or update the existing one in place.
+
+        Only the given `settings` keys are written; the others (tables, payment type, ...)
+        are kept. Two concurrent upserts for a new (location, provider) race on the unique
+        index: the loser gets DuplicateKeyError and retries, which then matches the winner's
+        document and updates it.
+        """
+        now = datetime.now(UTC)
+        update = {
+            "$set": {
+                "credentials": encrypt_credentials(credentials),
+                "updated_at": now,
+                **{f"settings.{name}": value for name, value in settings.items()},
+            },
+            "$setOnInsert": {
+                "created_at": now,
+                "sync_status": {},
+                "connection": {"status": DISCONNECTED, "message": NOT_TESTED, "updated_at": now},
+                "logs": [],
+            },
+        }
+        query = {"location_id": location_id, "provider": provider}
+        for attempt in range(1, UPSERT_ATTEMPTS + 1):
+            try:
+                doc = self._collection.find_one_and_update(
+                    query,
+                    update,
+                    projection=_WITHOUT_LOGS,
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                if attempt == UPSERT_ATTEMPTS:
+                    raise
+                continue
+            assert doc is not None  # upsert=True with ReturnDocument.AFTER
+            return Integration.from_document(doc)
+        raise AssertionError("unreachable")
+
+    def delete(self, location_id: str, provider: str) -> bool:
+        result = self._collection.delete_one({"location_id": location_id, "provider": provider})
+        return result.deleted_count == 1
+
+    def update_settings(self, integration_id: str, **fields: Any) -> bool:
+        """`$set` of `settings.<field>` for each keyword; False if the integration is gone."""
+        if not fields:
+            return False
+        result = self._collection.update_one(
+            {"_id": object_id(integration_id)},
+            {"$set": {f"settings.{name}": value for name, value in fields.items()}},
+        )
+        return result.matched_count == 1
+
+    def set_connection(self, integration_id: str, status: str, message: str = "") -> str | None:
+        """Set the connection status (mirrored on the location); returns the previous status.
+
+        The previous status comes from the same atomic update, so of two concurrent tests
+        only one sees a `disconnected` -> `connected` transition. None when the integration
+        does not exist.
+        """
+        if status not in (CONNECTED, DISCONNECTED):
+            raise ValueError(f"connection status must be connected or disconnected: {status!r}")
+        before = self._collection.find_one_and_update(
+            {"_id": object_id(integration_id)},
+            {
+                "$set": {
+                    "connection": {
+                        "status": status,
+                        "message": message,
+                        "updated_at": datetime.now(UTC),
+                    }
+                }
+            },
+            projection={"location_id": 1, "provider": 1, "connection": 1},
+            return_document=ReturnDocument.BEFORE,
+        )
+        if before is None:
+            return None
+        self.locations.set_pos_connection(
+            before["location_id"], before["provider"], status, message
+        )
+        previous: str | None = before.get("connection", {}).get("status")
+        return previous
+
+    def claim_sync(
+        self, integration_id: str, run_id: str, stale_after: timedelta = DEFAULT_STALE_AFTER
+    ) -> bool:
+        """Mark an import `in_progress` for `run_id`, unless another live one holds it.
+
+        An in-progress import whose last progress is older than `stale_after` is considered
+        dead (its worker was lost) and may be taken over.
+        """
+        now = datetime.now(UTC)
+        result = self._collection.update_one(
+            {
+                "_id": object_id(integration_id),
+                "$or": [
+                    {"sync_status.status": {"$ne": SYNC_IN_PROGRESS}},
+                    {"sync_status.updated_at": {"$lt": now - stale_after}},
+                    {"sync_status.updated_at": {"$exists": False}},
+                ],
+            },
+            {
+                "$set": {
+                    "sync_status.status": SYNC_IN_PROGRESS,
+                    "sync_status.run_id": run_id,
+                    "sync_status.stage": None,
+                    "sync_status.message": "Import started.",
+                    "sync_status.details": {},
+                    "sync_status.started_at": now,
+                    "sync_status.updated_at": now,
+                }
+            },
+        )
+        return result.modified_count == 1
+
+    def update_sync_status(self, integration_id: str, run_id: str, **fields: Any) -> bool:
+        """`$set` of `sync_status.<field>`, only while `run_id` owns the sync status."""
+        result = self._collection.update_one(
+            {"_id": object_id(integration_id), "sync_status.run_id": run_id},
+            {
+                "$set": {
+                    **{f"sync_status.{name}": value for name, value in fields.items()},
+                    "sync_status.updated_at": datetime.now(UTC),
+                }
+            },
+        )
+        return result.matched_count == 1
+
+    def finish_sync(
+        self,
+        integration_id: str,
+        run_id: str,
+        status: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+    ) -> bool:
+        if status not in (SYNC_SUCCESS, SYNC_ERROR):
+            raise ValueError(f"a sync finishes with success or error, not {status!r}")
+        now = datetime.now(UTC)
+        return self.update_sync_status(
+            integration_id,
+            run_id,
+            status=status,
+            message=message,
+            details=details or {},
+            stage=None,
+            last_sync=now,
+        )
+
+    def append_log(
+        self, integration_id: str, level: str, event: str, message: str, **context: Any
+    ) -> None:
+        """Add a log entry at the front of the bounded list (at most MAX_LOGS entries).
+
+        An entry equal to the newest one (same level, event and message) is not added again:
+        the newest entry's `count` goes up and its `at` moves to now.
+        """
+        now = datetime.now(UTC)
+        oid = object_id(integration_id)
+        repeated = self._collection.update_one(
+            {
+                "_id": oid,
+                "logs.0.level": level,
+                "logs.0.event": event,
+                "logs.0.message": message,
+            },
+            {"$inc": {"logs.0.count": 1}, "$set": {"logs.0.at": now, "logs.0.context": context}},
+        )
+        if repeated.matched_count:
+            return
+        entry = {
+            "at": now,
+            "first_at": now,
+            "level": level,
+            "event": event,
+            "message": message,
+            "context": context,
+            "count": 1,
+        }
+        self._collection.update_one(
+            {"_id": oid},
+            {"$push": {"logs": {"$each": [entry], "$position": 0, "$slice": MAX_LOGS}}},
+        )
+
+    def reencrypt_all_credentials(self) -> int:
+        """Re-encrypt every stored secret with the current key; returns how many changed.
+
+        Each write is conditional on the ciphertext it read, so a concurrent connect (which
+        writes fresh ciphertext with the current key) is never overwritten.
+        """
+        changed = 0
+        for doc in self._collection.find({}, {"credentials.secrets": 1}):
+            old = doc["credentials"]["secrets"]
+            new = rotate_secrets(old)
+            result = self._collection.update_one(
+                {"_id": doc["_id"], "credentials.secrets": old},
+                {"$set": {"credentials.secrets": new}},
+            )
+            changed += result.modified_count
+        return changed

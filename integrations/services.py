@@ -1,0 +1,225 @@
+"""The Kassanet integration's behaviour, shared by both providers.
+
+`AbstractKassanetService` holds everything; `HendrickxService` and `VanhoutteService` only
+name the provider. Views, tasks and commands get one with `get_service(provider)` and call
+one method.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import httpx
+from django.conf import settings
+
+import kassanet
+from integrations.credentials import Credentials
+from integrations.events import emit_reload_menu
+from integrations.imported_data import delete_imported
+from integrations.providers import PROVIDERS
+from integrations.repository import (
+    CONNECTED,
+    DISCONNECTED,
+    Integration,
+    IntegrationRepository,
+)
+from integrations.schedule import local_to_utc_hhmm
+from integrations.signals import connection_restored
+from locations.repository import Location, LocationRepository
+from upvendo.logging import redact
+
+logger = logging.getLogger(__name__)
+
+WEBSHOP_PAYMENT_TYPE = "webshop"
+TEST_FAILED = "Connection test failed"
+# The connection test answers an HTTP request: one quick retry at most, never the long budget.
+CONNECTION_TEST_RETRY = kassanet.RetryPolicy(max_attempts=2, initial_delay=0.5, total_budget=3.0)
+
+
+class UnknownProviderError(LookupError):
+    pass
+
+
+class _Keep:
+    """Sentinel: leave the stored value as it is."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
+
+
+@dataclass(frozen=True)
+class ConnectionTestResult:
+    connected: bool
+    message: str
+    system: kassanet.SystemInfo | None = None
+    payment_type_id: str | None = None
+
+
+class AbstractKassanetService:
+    provider: ClassVar[str]
+    display_name: ClassVar[str]
+    table_section_prefix: ClassVar[str]
+    external_id_key: ClassVar[str]
+
+    def __init__(
+        self,
+        integrations: IntegrationRepository | None = None,
+        locations: LocationRepository | None = None,
+    ) -> None:
+        self._integrations = integrations
+        self._locations = locations
+
+    @property
+    def integrations(self) -> IntegrationRepository:
+        if self._integrations is None:
+            self._integrations = IntegrationRepository(locations=self.locations)
+        return self._integrations
+
+    @property
+    def locations(self) -> LocationRepository:
+        if self._locations is None:
+            self._locations = LocationRepository()
+        return self._locations
+
+    def client(
+        self, integration: Integration, *, retry: kassanet.RetryPolicy | None = None
+    ) -> kassanet.KassanetClient:
+        """A client for the integration's register, with the configured timeout."""
+        credentials = integration.credentials
+        timeout = float(settings.POS_TIMEOUT_SECONDS)
+        return kassanet.KassanetClient(
+            credentials.base_url,
+            credentials.signature_key,
+            credentials.encryption_token,
+            credentials.enable_encryption,
+            timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+            retry=retry,
+        )
+
+    # -- connect / disconnect -----------------------------------------------------------------
+
+    def connect(
+        self,
+        location: Location,
+        credentials: Credentials,
+        sync_time_local: str | _Keep | None = KEEP,
+        *,
+        today: date | None = None,
+    ) -> Integration:
+        """Save credentials and settings: creates the integration or updates it in place.
+
+        `sync_time_local` is "HH:mm" in the location's timezone, None to turn the daily sync
+        off, or KEEP. The UTC `sync_time` is computed for `today` (the location's date).
+        """
+        fields: dict[str, Any] = {}
+        if not isinstance(sync_time_local, _Keep):
+            fields["sync_time_local"] = sync_time_local
+            fields["sync_time"] = None
+            if sync_time_local is not None:
+                on_date = today or datetime.now(ZoneInfo(location.timezone)).date()
+                fields["sync_time"] = local_to_utc_hhmm(sync_time_local, location.timezone, on_date)
+        integration = self.integrations.upsert(location.id, self.provider, credentials, fields)
+        self.integrations.append_log(
+            integration.id, "info", "credentials_saved", "Credentials and settings saved."
+        )
+        return integration
+
+    def disconnect(self, location_id: str) -> bool:
+        """Remove the integration and what it imported; False when there was none."""
+        if not self.integrations.delete(location_id, self.provider):
+            return False
+        deleted = delete_imported(location_id, self.provider)
+        self.locations.clear_pos_connection(location_id, self.provider)
+        emit_reload_menu(location_id, self.provider, reason=f"{self.display_name} disconnected")
+        logger.info(
+            "%s integration of location %s removed with its imported records %s",
+            self.display_name,
+            location_id,
+            deleted,
+        )
+        return True
+
+    # -- connection test ----------------------------------------------------------------------
+
+    def test_connection(self, integration: Integration) -> ConnectionTestResult:
+        """Call `test` then `GetPaymentTypes`; remember the Webshop payment type.
+
+        Marks the integration (and its location) connected or disconnected, logs the outcome
+        on the integration, and sends `connection_restored` when a disconnected integration
+        connects again. Register failures are an outcome, not an exception.
+        """
+        try:
+            with self.client(integration, retry=CONNECTION_TEST_RETRY) as client:
+                system = client.test()
+                payment_types = client.get_payment_types()
+        except kassanet.KassanetError as error:
+            return self._test_failed(integration, error.message)
+        webshop = next(
+            (pt for pt in payment_types if pt.name.strip().lower() == WEBSHOP_PAYMENT_TYPE),
+            None,
+        )
+        if webshop is None:
+            names = ", ".join(sorted(pt.name for pt in payment_types)) or "none"
+            return self._test_failed(
+                integration,
+                f"the register has no payment type named Webshop (it has: {names}); "
+                "add one in the register and test again",
+                system,
+            )
+        self.integrations.update_settings(integration.id, payment_type_id=webshop.id)
+        message = f"Connected to {system.name} {system.version} (register {system.register})."
+        previous = self.integrations.set_connection(integration.id, CONNECTED, message)
+        self.integrations.append_log(
+            integration.id, "info", "connection_test", message, payment_type_id=webshop.id
+        )
+        if previous == DISCONNECTED:
+            connection_restored.send(sender=type(self), integration_id=integration.id)
+        return ConnectionTestResult(True, message, system, webshop.id)
+
+    def _test_failed(
+        self,
+        integration: Integration,
+        reason: str,
+        system: kassanet.SystemInfo | None = None,
+    ) -> ConnectionTestResult:
+        message = redact(f"{TEST_FAILED}: {reason}")
+        self.integrations.set_connection(integration.id, DISCONNECTED, message)
+        self.integrations.append_log(integration.id, "error", "connection_test", message)
+        logger.warning("%s integration %s: %s", self.display_name, integration.id, message)
+        return ConnectionTestResult(False, message, system)
+
+
+class HendrickxService(AbstractKassanetService):
+    provider = "hendrickx"
+    display_name = "Hendrickx"
+    table_section_prefix = "Hendrickx"
+    external_id_key = "hendrickx"
+
+
+class VanhoutteService(AbstractKassanetService):
+    provider = "vanhoutte"
+    display_name = "Vanhoutte"
+    table_section_prefix = "Vanhoutte"
+    external_id_key = "vanhoutte"
+
+
+SERVICES: dict[str, type[AbstractKassanetService]] = {
+    cls.provider: cls for cls in (HendrickxService, VanhoutteService)
+}
+assert tuple(SERVICES) == PROVIDERS
+
+
+def get_service(provider: str) -> AbstractKassanetService:
+    try:
+        return SERVICES[provider]()
+    except KeyError:
+        raise UnknownProviderError(
+            f"Unknown POS provider {provider!r}; use one of {', '.join(PROVIDERS)}."
+        ) from None
