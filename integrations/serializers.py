@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.api import StrictSerializer
+from integrations.credentials import Credentials
+from integrations.repository import Integration, LogEntry
+from integrations.schedule import parse_hhmm
+from integrations.validation import (
+    MAX_ENCRYPTION_TOKEN_BYTES,
+    MAX_SECRET_LENGTH,
+    MAX_URL_LENGTH,
+    validate_encryption_token,
+    validate_pos_url,
+)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only (not "yes", 1, "on" ...)."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+def _as_field_error(check: Any, value: Any) -> Any:
+    try:
+        return check(value)
+    except ValueError as error:
+        raise serializers.ValidationError(str(error)) from None
+
+
+class ConnectSerializer(StrictSerializer):
+    base_url = serializers.CharField(
+        max_length=MAX_URL_LENGTH,
+        help_text="The register's Connection URL: https (http only for local development "
+        "hosts), not a link-local or cloud-metadata address.",
+    )
+    signature_key = serializers.CharField(max_length=MAX_SECRET_LENGTH, write_only=True)
+    encryption_token = serializers.CharField(
+        max_length=MAX_SECRET_LENGTH,
+        write_only=True,
+        help_text=f"At most {MAX_ENCRYPTION_TOKEN_BYTES} bytes (UTF-8): Blowfish's key limit.",
+    )
+    enable_encryption = StrictBooleanField()
+    sync_time = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=5,
+        help_text='Daily menu sync at this local time of the location ("HH:mm"); '
+        "null turns it off; omitted keeps the current one.",
+    )
+
+    def validate_base_url(self, value: str) -> str:
+        return str(_as_field_error(validate_pos_url, value))
+
+    def validate_encryption_token(self, value: str) -> str:
+        return str(_as_field_error(validate_encryption_token, value))
+
+    def validate_sync_time(self, value: str | None) -> str | None:
+        if value is not None:
+            _as_field_error(parse_hhmm, value)
+        return value
+
+    def credentials(self) -> Credentials:
+        data = self.validated_data
+        return Credentials(
+            base_url=data["base_url"],
+            signature_key=data["signature_key"],
+            encryption_token=data["encryption_token"],
+            enable_encryption=data["enable_encryption"],
+        )
+
+
+class MaskedCredentialsSerializer(serializers.Serializer[Any]):
+    base_url = serializers.CharField()
+    signature_key = serializers.CharField(help_text='Masked: "••••" and the last four.')
+    encryption_token = serializers.CharField(help_text='Masked: "••••" and the last four.')
+    enable_encryption = serializers.BooleanField()
+
+
+class IntegrationSettingsSerializer(serializers.Serializer[Any]):
+    sync_time = serializers.CharField(allow_null=True, help_text="UTC HH:mm.")
+    sync_time_local = serializers.CharField(allow_null=True, help_text="Location's time.")
+    next_run_time = serializers.DateTimeField(allow_null=True)
+    tables = serializers.ListField(child=serializers.IntegerField())
+    table_section_id = serializers.CharField(allow_null=True)
+    payment_type_id = serializers.CharField(allow_null=True)
+
+
+class SyncStatusSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=["success", "error", "in_progress"], allow_null=True)
+    message = serializers.CharField(allow_blank=True)
+    stage = serializers.CharField(allow_null=True)
+    details = serializers.DictField()
+    last_sync = serializers.DateTimeField(allow_null=True)
+
+
+class ConnectionStatusSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=["connected", "disconnected"])
+    message = serializers.CharField(allow_blank=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class LogEntrySerializer(serializers.Serializer[Any]):
+    at = serializers.DateTimeField(help_text="The latest occurrence.")
+    first_at = serializers.DateTimeField(help_text="The first of `count` repeats in a row.")
+    level = serializers.ChoiceField(choices=["info", "warning", "error"])
+    event = serializers.CharField()
+    message = serializers.CharField()
+    count = serializers.IntegerField(min_value=1)
+
+
+class IntegrationSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    location_id = serializers.CharField()
+    provider = serializers.CharField()
+    credentials = MaskedCredentialsSerializer()
+    settings = IntegrationSettingsSerializer()
+    sync_status = SyncStatusSerializer()
+    connection = ConnectionStatusSerializer()
+    logs = LogEntrySerializer(many=True, help_text="Newest first, at most 100.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @staticmethod
+    def build(integration: Integration, logs: list[LogEntry]) -> dict[str, Any]:
+        data = {
+            "id": integration.id,
+            "location_id": integration.location_id,
+            "provider": integration.provider,
+            "credentials": integration.credentials.masked(),
+            "settings": {
+                name: integration.settings.get(name, [] if name == "tables" else None)
+                for name in IntegrationSettingsSerializer().fields
+            },
+            "sync_status": {
+                "status": integration.sync_status.get("status"),
+                "message": integration.sync_status.get("message", ""),
+                "stage": integration.sync_status.get("stage"),
+                "details": integration.sync_status.get("details", {}),
+                "last_sync": integration.sync_status.get("last_sync"),
+            },
+            "connection": integration.connection,
+            "logs": logs,
+            "created_at": integration.created_at,
+            "updated_at": integration.updated_at,
+        }
+        return dict(IntegrationSerializer(data).data)
+
+
+class SystemInfoSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    version = serializers.CharField()
+    register = serializers.CharField()
+
+
+class ConnectionTestSerializer(serializers.Serializer[Any]):
+    connected = serializers.BooleanField()
+    message = serializers.CharField()
+    system = SystemInfoSerializer(allow_null=True)
+    payment_type_id = serializers.CharField(allow_null=True)
