@@ -1,0 +1,3 @@
+from tests.integrations.conftest import alice, api, bob, other_api
+
+__all__ = ["alice", "api", "bob", "other_api"]
