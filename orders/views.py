@@ -1,0 +1,193 @@
+"""Transactions endpoints under `/api/backoffice/`.
+
+Every view scopes to the caller's vendor (`accounts.api`): another vendor's location or
+transaction answers 404, like a missing one. Each calls one service and shapes the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import (
+    AUTH_ERRORS,
+    VALIDATION_ERROR,
+    ApiErrorSerializer,
+    VendorPermission,
+    request_vendor_id,
+    vendor_location_or_404,
+)
+from orders import services
+from orders.pricing import LineRequest, ModifierRequest, PricingError
+from orders.repository import Transaction, TransactionRepository
+from orders.serializers import (
+    PaymentConfirmedSerializer,
+    TransactionCreateSerializer,
+    TransactionListQuerySerializer,
+    TransactionPageSerializer,
+    TransactionSerializer,
+)
+
+TAGS = ["transactions"]
+NOT_FOUND = OpenApiResponse(
+    ApiErrorSerializer,
+    description="The location or transaction is missing or another vendor's (the same answer).",
+)
+CONFLICT = OpenApiResponse(ApiErrorSerializer, description="The request conflicts with the order.")
+
+
+def _transaction_or_404(request: Request, transaction_id: str) -> Transaction:
+    vendor_id = request_vendor_id(request)
+    txn = TransactionRepository().get_for_vendor(transaction_id, vendor_id) if vendor_id else None
+    if txn is None:
+        raise NotFound("Transaction not found.")
+    return txn
+
+
+def _data(txn: Transaction) -> Any:
+    return TransactionSerializer(txn).data
+
+
+def _lines(validated: list[dict[str, Any]]) -> list[LineRequest]:
+    return [
+        LineRequest(
+            item_id=line["item_id"],
+            quantity=line["quantity"],
+            modifiers=[ModifierRequest(m["modifier_id"], m["quantity"]) for m in line["modifiers"]],
+            note=line["note"],
+        )
+        for line in validated
+    ]
+
+
+class LocationTransactionsView(APIView):
+    permission_classes = [VendorPermission]
+
+    @extend_schema(
+        operation_id="transactions_create",
+        tags=TAGS,
+        summary="Create an order priced from the location's current menu",
+        request=TransactionCreateSerializer,
+        responses={
+            201: TransactionSerializer,
+            400: VALIDATION_ERROR,
+            404: NOT_FOUND,
+            **AUTH_ERRORS,
+        },
+    )
+    def post(self, request: Request, location_id: str) -> Response:
+        location = vendor_location_or_404(request, location_id)
+        serializer = TransactionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            txn = services.create_transaction(
+                location,
+                channel=data["channel"],
+                table_number=data.get("table_number"),
+                lines=_lines(data["lines"]),
+            )
+        except PricingError as error:
+            raise serializers.ValidationError({"lines": error.errors}) from error
+        return Response(_data(txn), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="transactions_list",
+        tags=TAGS,
+        summary="The location's orders, newest first",
+        parameters=[TransactionListQuerySerializer],
+        responses={
+            200: TransactionPageSerializer,
+            400: VALIDATION_ERROR,
+            404: NOT_FOUND,
+            **AUTH_ERRORS,
+        },
+    )
+    def get(self, request: Request, location_id: str) -> Response:
+        location = vendor_location_or_404(request, location_id)
+        query = TransactionListQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        page, size = query.validated_data["page"], query.validated_data["page_size"]
+        found = TransactionRepository().list_for_location(
+            location.id,
+            pos_status=query.validated_data.get("pos_status"),
+            offset=(page - 1) * size,
+            limit=size,
+        )
+        return Response(
+            {
+                "count": found.count,
+                "page": page,
+                "page_size": size,
+                "results": [_data(txn) for txn in found.items],
+            }
+        )
+
+
+class TransactionView(APIView):
+    permission_classes = [VendorPermission]
+
+    @extend_schema(
+        operation_id="transactions_retrieve",
+        tags=TAGS,
+        summary="An order with its payment and its push to the register",
+        responses={200: TransactionSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
+    )
+    def get(self, request: Request, transaction_id: str) -> Response:
+        return Response(_data(_transaction_or_404(request, transaction_id)))
+
+
+class PaymentConfirmedView(APIView):
+    permission_classes = [VendorPermission]
+
+    @extend_schema(
+        operation_id="transactions_payment_confirmed",
+        tags=TAGS,
+        summary="Record the payment and push the order to the register (idempotent)",
+        description="A repeat with the same payment answers the same and pushes nothing "
+        "again; another payment_reference for a paid order is a 409.",
+        request=PaymentConfirmedSerializer,
+        responses={
+            200: TransactionSerializer,
+            400: VALIDATION_ERROR,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            **AUTH_ERRORS,
+        },
+    )
+    def post(self, request: Request, transaction_id: str) -> Response:
+        txn = _transaction_or_404(request, transaction_id)
+        serializer = PaymentConfirmedSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            confirmation = services.confirm_payment(txn, **serializer.validated_data)
+        except services.PaymentMismatchError as error:
+            raise serializers.ValidationError({"amount": [str(error)]}) from error
+        except services.PaymentConflictError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(_data(confirmation.transaction))
+
+
+class RetryPosView(APIView):
+    permission_classes = [VendorPermission]
+
+    @extend_schema(
+        operation_id="transactions_retry_pos",
+        tags=TAGS,
+        summary="Push a failed order again, from the step that failed",
+        request=None,
+        responses={200: TransactionSerializer, 404: NOT_FOUND, 409: CONFLICT, **AUTH_ERRORS},
+    )
+    def post(self, request: Request, transaction_id: str) -> Response:
+        txn = _transaction_or_404(request, transaction_id)
+        try:
+            resumed = services.retry_pos(txn)
+        except services.NotRetryableError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(_data(resumed))

@@ -1,0 +1,48 @@
+"""Shared steps of the orders tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from integrations.repository import Integration
+from locations.repository import Location
+from orders import services
+from orders.pricing import LineRequest, ModifierRequest
+from orders.repository import Transaction, TransactionRepository
+from tests.orders.conftest import Menu
+
+
+def lines_for(menu: Menu, *products: tuple[str, int, Sequence[str]]) -> list[LineRequest]:
+    return [
+        LineRequest(menu.items[pid], qty, [ModifierRequest(menu.modifiers[m], 1) for m in mods])
+        for pid, qty, mods in products
+    ]
+
+
+def paid_order(
+    location: Location,
+    integration: Integration,
+    menu: Menu,
+    now: datetime,
+    *,
+    products: Sequence[tuple[str, int, Sequence[str]]] = (("P1", 2, ()),),
+    channel: str = "kiosk",
+    table_number: int | None = None,
+) -> Transaction:
+    """A pending order whose payment is recorded with its push queued (no task enqueued)."""
+    txn = services.create_transaction(
+        location, channel=channel, table_number=table_number, lines=lines_for(menu, *products)
+    )
+    confirmed = TransactionRepository().confirm_payment(
+        txn.id,
+        amount=txn.total,
+        payment_provider="stripe",
+        payment_reference=f"pi_{txn.id}",
+        push_provider=integration.provider,
+        integration_id=integration.id,
+        pos_message="",
+        now=now,
+    )
+    assert confirmed is not None
+    return confirmed
