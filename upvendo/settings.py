@@ -202,6 +202,28 @@ TABLE_ORDERING_URL = env.str(
     default="https://order.upvendo.example/l/{location_id}/t/{table_number}",
 )
 
+# --- Order push (docs/orders.md) ---------------------------------------------------------------
+# A table lock is valid this long; an expired lock may be taken over.
+ORDER_TABLE_LOCK_SECONDS = env.int("ORDER_TABLE_LOCK_SECONDS", default=300)
+# Transient register errors: retried by Celery this many times, backoff base and cap (s).
+ORDER_PUSH_MAX_RETRIES = env.int("ORDER_PUSH_MAX_RETRIES", default=5)
+ORDER_PUSH_RETRY_BASE_SECONDS = env.float("ORDER_PUSH_RETRY_BASE_SECONDS", default=2.0)
+ORDER_PUSH_RETRY_MAX_SECONDS = env.float("ORDER_PUSH_RETRY_MAX_SECONDS", default=60.0)
+# The client's own quick retries inside one push step (attempts, first delay, budget in s).
+ORDER_PUSH_CLIENT_ATTEMPTS = env.int("ORDER_PUSH_CLIENT_ATTEMPTS", default=3)
+ORDER_PUSH_CLIENT_RETRY_DELAY = env.float("ORDER_PUSH_CLIENT_RETRY_DELAY", default=0.5)
+ORDER_PUSH_CLIENT_RETRY_BUDGET = env.float("ORDER_PUSH_CLIENT_RETRY_BUDGET", default=10.0)
+# While every table is locked: retry every N s, give up (order failed) after M s.
+ORDER_PUSH_TABLE_RETRY_SECONDS = env.float("ORDER_PUSH_TABLE_RETRY_SECONDS", default=2.0)
+ORDER_PUSH_TABLE_WAIT_SECONDS = env.int("ORDER_PUSH_TABLE_WAIT_SECONDS", default=600)
+# How long a worker owns a SendOrder/PayBill in flight before another may take it over.
+# Must exceed one call's worst case (timeout x client attempts + budget).
+ORDER_PUSH_LEASE_SECONDS = env.int("ORDER_PUSH_LEASE_SECONDS", default=120)
+# A push that has not advanced for this long is re-enqueued by ResumeStalledOrderPushesJob.
+ORDER_PUSH_STALL_SECONDS = env.int("ORDER_PUSH_STALL_SECONDS", default=60)
+# Period of ResumeStalledOrderPushesJob and CheckDisconnectedIntegrationsJob (celery-beat).
+ORDER_PUSH_BEAT_SECONDS = env.int("ORDER_PUSH_BEAT_SECONDS", default=60)
+
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

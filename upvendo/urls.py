@@ -11,5 +11,6 @@ urlpatterns = [
     path("api/backoffice/", include("tables.urls")),
     path("api/backoffice/", include("locations.urls")),
     path("api/backoffice/", include("integrations.urls")),
+    path("api/backoffice/", include("orders.urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
