@@ -25,8 +25,12 @@ services-status:
 
 lock:  ## Re-pin constraints.txt from a fresh resolution of pyproject.toml
 	rm -rf .var/lock-venv && python3.11 -m venv .var/lock-venv
-	.var/lock-venv/bin/pip install --quiet -e '.[dev]'
+	.var/lock-venv/bin/pip install --quiet -e '.[dev]' # resolves pyproject's ranges
 	{ echo "# Exact versions every machine installs (scripts/bootstrap: pip install -c constraints.txt -e '.[dev]')."; \
 	  echo "# Regenerate after changing pyproject.toml: make lock"; \
 	  .var/lock-venv/bin/pip freeze --exclude-editable | sort -f; } > constraints.txt
 	rm -rf .var/lock-venv
+
+fuzz-api:  ## Property-based fuzz of the whole API from its OpenAPI schema (schemathesis)
+	scripts/bootstrap
+	scripts/with-test-services .venv/bin/python scripts/fuzz_api.py --examples 40

@@ -22,32 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _shim_hypothesis_many() -> None:
-    """Give hypothesis' `many` the `more()` that hypothesis-jsonschema 0.23 still calls.
-
-    The pinned hypothesis replaced `while elements.more():` by `with many(...) as elements:
-    for _ in elements:`; without this every object schema fails to generate. Remove it once
-    constraints.txt pins a hypothesis / hypothesis-jsonschema pair that agree.
-    """
-    from hypothesis.internal.conjecture import utils
-
-    if hasattr(utils.many, "more"):
-        return
-
-    def more(self: Any) -> bool:
-        if self._depth is None:
-            self.__enter__()
-            self._shim_iterator = iter(self)
-        try:
-            next(self._shim_iterator)
-        except StopIteration:
-            self.__exit__(None)
-            return False
-        return True
-
-    utils.many.more = more  # type: ignore[attr-defined]
-
-
 def fuzz(max_examples: int = 25, seed: int | None = 1) -> list[str]:
     """Run the fuzz; returns the failures (empty when the API held up)."""
     import schemathesis
@@ -61,7 +35,6 @@ def fuzz(max_examples: int = 25, seed: int | None = 1) -> list[str]:
     from accounts.services import ensure_vendor_user
     from locations.repository import LocationRepository
 
-    _shim_hypothesis_many()
     app = get_wsgi_application()
     user = ensure_vendor_user(f"fuzz-{uuid.uuid4().hex[:8]}")
     location = LocationRepository().create(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,21 @@ def test_redis_that_cannot_be_started_is_reported_in_one_line(tmp_path: Path) ->
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("services: Redis: nothing answers on 127.0.0.1:")
     assert "redis-server is not installed" in result.stderr
+
+
+def test_run_command_explains_in_one_line_when_its_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "devstack.py")],
+            env=dict(os.environ, PORT=str(port)),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert f"port {port} for the web server is in use" in result.stderr
