@@ -195,6 +195,34 @@ class AbstractKassanetService:
         logger.warning("%s integration %s: %s", self.display_name, integration.id, message)
         return ConnectionTestResult(False, message, system)
 
+    # -- menu import (menus/importer.py) ------------------------------------------------------
+
+    def import_menu(self, integration: Integration) -> str:
+        """Start a full menu import in the background; returns its run id.
+
+        Raises `menus.importer.ImportInProgressError` while another import runs.
+        """
+        from menus.importer import MenuImporter
+        from menus.tasks import enqueue_menu_import
+
+        run_id = MenuImporter(self).claim(integration)
+        enqueue_menu_import(integration.id, run_id)
+        return run_id
+
+    def import_menu_now(self, integration: Integration) -> dict[str, Any]:
+        """Run a full menu import in this process; returns the final sync status."""
+        from menus.importer import MenuImporter
+
+        return MenuImporter(self).run_inline(integration)
+
+    def import_menu_stage(
+        self, stage: str, integration: Integration, run_id: str, *, final_attempt: bool
+    ) -> bool:
+        """Run one stage of a menu import (the Celery tasks call this)."""
+        from menus.importer import MenuImporter
+
+        return MenuImporter(self).run_stage(stage, integration, run_id, final_attempt=final_attempt)
+
 
 class HendrickxService(AbstractKassanetService):
     provider = "hendrickx"

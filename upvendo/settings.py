@@ -268,3 +268,7 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+# The menu import's Celery stages: hard and soft time limits, and the pause before a retry.
+MENU_IMPORT_TIME_LIMIT = env.int("MENU_IMPORT_TIME_LIMIT", default=300)
+MENU_IMPORT_SOFT_TIME_LIMIT = env.int("MENU_IMPORT_SOFT_TIME_LIMIT", default=280)
+MENU_IMPORT_RETRY_DELAY = env.int("MENU_IMPORT_RETRY_DELAY", default=30)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/backoffice/", include("tables.urls")),
     path("api/backoffice/", include("locations.urls")),
     path("api/backoffice/", include("integrations.urls")),
+    path("api/backoffice/", include("menus.urls")),
     path("api/backoffice/", include("orders.urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

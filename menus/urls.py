@@ -1,0 +1,12 @@
+from accounts.api import slash_optional
+from menus.views import CategoriesView, DisplayGroupsView, InventoryView, ItemsView, MenusView
+
+ROUTE = "locations/<str:location_id>"
+
+urlpatterns = [
+    *slash_optional(f"{ROUTE}/categories", CategoriesView, "location-categories"),
+    *slash_optional(f"{ROUTE}/items", ItemsView, "location-items"),
+    *slash_optional(f"{ROUTE}/display-groups", DisplayGroupsView, "location-display-groups"),
+    *slash_optional(f"{ROUTE}/menus", MenusView, "location-menus"),
+    *slash_optional(f"{ROUTE}/inventory", InventoryView, "location-inventory"),
+]
