@@ -13,5 +13,7 @@ register_indexes(
             unique=True,
         ),
         IndexModel([("connection.status", ASCENDING)], name="connection_status"),
+        # The scheduler's due query: settings.next_run_time <= now (integrations/schedule.py).
+        IndexModel([("settings.next_run_time", ASCENDING)], name="settings_next_run_time"),
     ],
 )

@@ -349,6 +349,28 @@ class IntegrationRepository:
             {"$push": {"logs": {"$each": [entry], "$position": 0, "$slice": MAX_LOGS}}},
         )
 
+    # -- daily sync schedule (integrations/schedule.py) ----------------------------------------
+
+    def list_due_runs(self, now: datetime, limit: int = 500) -> list[Integration]:
+        """Integrations whose daily sync is due (`next_run_time <= now`), the most overdue first."""
+        cursor = self._collection.find({"settings.next_run_time": {"$lte": now}}, _WITHOUT_LOGS)
+        return [
+            Integration.from_document(doc)
+            for doc in cursor.sort("settings.next_run_time", 1).limit(limit)
+        ]
+
+    def claim_due_run(self, integration_id: str, due: datetime, **schedule: Any) -> bool:
+        """Move the run due at `due` to the new `settings` (next_run_time, sync_time...).
+
+        Conditional on `next_run_time` still being `due`: of several schedulers that saw the
+        same due run only one succeeds, and a schedule changed meanwhile is left alone.
+        """
+        result = self._collection.update_one(
+            {"_id": object_id(integration_id), "settings.next_run_time": due},
+            {"$set": {f"settings.{name}": value for name, value in schedule.items()}},
+        )
+        return result.matched_count == 1
+
     def reencrypt_all_credentials(self) -> int:
         """Re-encrypt every stored secret with the current key; returns how many changed.
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import httpx
 from django.conf import settings
@@ -27,7 +26,7 @@ from integrations.repository import (
     Integration,
     IntegrationRepository,
 )
-from integrations.schedule import local_to_utc_hhmm
+from integrations.schedule import sync_time_settings
 from integrations.signals import connection_restored
 from locations.repository import Location, LocationRepository
 from upvendo.logging import redact
@@ -111,20 +110,19 @@ class AbstractKassanetService:
         credentials: Credentials,
         sync_time_local: str | _Keep | None = KEEP,
         *,
-        today: date | None = None,
+        now: datetime | None = None,
     ) -> Integration:
         """Save credentials and settings: creates the integration or updates it in place.
 
         `sync_time_local` is "HH:mm" in the location's timezone, None to turn the daily sync
-        off, or KEEP. The UTC `sync_time` is computed for `today` (the location's date).
+        off, or KEEP. Setting it also schedules the next run after `now` (the UTC
+        `sync_time` and `next_run_time`); clearing it unschedules it.
         """
         fields: dict[str, Any] = {}
         if not isinstance(sync_time_local, _Keep):
-            fields["sync_time_local"] = sync_time_local
-            fields["sync_time"] = None
-            if sync_time_local is not None:
-                on_date = today or datetime.now(ZoneInfo(location.timezone)).date()
-                fields["sync_time"] = local_to_utc_hhmm(sync_time_local, location.timezone, on_date)
+            fields = sync_time_settings(
+                sync_time_local, location.timezone, now or datetime.now(UTC)
+            )
         integration = self.integrations.upsert(location.id, self.provider, credentials, fields)
         self.integrations.append_log(
             integration.id, "info", "credentials_saved", "Credentials and settings saved."
