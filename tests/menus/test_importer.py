@@ -5,15 +5,16 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from bson import Decimal128
+from django.core.management import CommandError, call_command
 from pymongo.database import Database
 
-from accounts.services import VendorUser, ensure_vendor_user
 from integrations.repository import Integration, IntegrationRepository
 from integrations.services import get_service
 from kassanet.testing import SimulatorHandle, start_simulator
@@ -25,7 +26,6 @@ from tests.menus.support import (
     dump_menu,
     edit_catalog,
     fixture_catalog,
-    make_location,
     product,
 )
 
@@ -37,16 +37,6 @@ def sim() -> Iterator[SimulatorHandle]:
     with start_simulator(products=1, tables=0) as handle:
         handle.set_catalog(fixture_catalog())
         yield handle
-
-
-@pytest.fixture
-def alice(db: Any) -> VendorUser:
-    return ensure_vendor_user("alice", "Alice Foods")
-
-
-@pytest.fixture
-def location(indexed_db: Database[dict[str, Any]], alice: VendorUser) -> Location:
-    return make_location(alice)
 
 
 @pytest.fixture
@@ -390,3 +380,21 @@ def test_both_providers_import_side_by_side(
         "Hendrickx menu",
         "Vanhoutte menu",
     ]
+
+
+def test_import_kassanet_command_runs_the_import_in_process(
+    integration: Integration, location: Location, indexed_db: Database[dict[str, Any]]
+) -> None:
+    out = io.StringIO()
+
+    call_command("import_kassanet", location.id, "--provider=hendrickx", stdout=out)
+
+    assert out.getvalue().startswith("Menu imported: 4 items created, 0 updated, 0 deleted")
+    assert indexed_db["items"].count_documents({"location_id": location.id}) == 4
+
+
+def test_import_kassanet_command_refuses_a_location_without_integration(
+    location: Location,
+) -> None:
+    with pytest.raises(CommandError, match="has no Vanhoutte integration"):
+        call_command("import_kassanet", location.id, "--provider=vanhoutte")

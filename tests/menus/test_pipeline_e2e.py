@@ -12,7 +12,7 @@ from bson import Decimal128
 from pymongo.database import Database
 from rest_framework.test import APIClient
 
-from accounts.services import VendorUser, ensure_vendor_user
+from accounts.services import VendorUser
 from integrations.repository import Integration, IntegrationRepository
 from kassanet.testing import SimulatorHandle, start_simulator
 from locations.repository import Location
@@ -24,7 +24,6 @@ from tests.menus.support import (
     dump_menu,
     edit_catalog,
     fixture_catalog,
-    make_location,
     product,
 )
 from upvendo.mongo import ensure_indexes, get_client, get_db
@@ -68,16 +67,6 @@ def sim() -> Iterator[SimulatorHandle]:
 def fresh_catalog(sim: SimulatorHandle) -> None:
     sim.reset()
     sim.set_catalog(fixture_catalog())
-
-
-@pytest.fixture
-def alice(db: Any) -> VendorUser:
-    return ensure_vendor_user("alice", "Alice Foods")
-
-
-@pytest.fixture
-def location(mongo_db: Database[dict[str, Any]], alice: VendorUser) -> Location:
-    return make_location(alice)
 
 
 @pytest.fixture
