@@ -88,8 +88,11 @@ class CeleryStack:
     def _celery(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "celery", "-A", "upvendo", *args]
 
-    def start_workers(self) -> None:
-        for queue, concurrency in (("default", 3), ("payments-medium", 2)):
+    def start_workers(
+        self, queues: Sequence[tuple[str, int]] = (("default", 3), ("payments-medium", 2))
+    ) -> None:
+        """One worker per (queue, concurrency)."""
+        for queue, concurrency in queues:
             worker = Process(
                 f"worker-{queue}",
                 self._celery(
