@@ -8,6 +8,7 @@ one method.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -207,11 +208,18 @@ class AbstractKassanetService:
         enqueue_menu_import(integration.id, run_id)
         return run_id
 
-    def import_menu_now(self, integration: Integration) -> dict[str, Any]:
-        """Run a full menu import in this process; returns the final sync status."""
+    def import_menu_now(
+        self,
+        integration: Integration,
+        on_stage: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Run a full menu import in this process; returns the final sync status.
+
+        `on_stage(stage, sync_status)` is called after each stage (the command's progress).
+        """
         from menus.importer import MenuImporter
 
-        return MenuImporter(self).run_inline(integration)
+        return MenuImporter(self).run_inline(integration, on_stage)
 
     def import_menu_stage(
         self, stage: str, integration: Integration, run_id: str, *, final_attempt: bool

@@ -178,13 +178,23 @@ class MenuImporter:
         )
         return run_id
 
-    def run_inline(self, integration: Integration) -> dict[str, Any]:
-        """Claim and run every stage in this process (the ``import_kassanet`` command)."""
+    def run_inline(
+        self,
+        integration: Integration,
+        on_stage: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Claim and run every stage in this process (the ``import_kassanet`` command).
+
+        ``on_stage(stage, sync_status)`` is called after each stage that completed.
+        """
         run_id = self.claim(integration)
         for stage in STAGES:
             current = self.integrations.get_by_id(integration.id)
             if current is None or not self.run_stage(stage, current, run_id, final_attempt=True):
                 break
+            if on_stage is not None:
+                after = self.integrations.get_by_id(integration.id)
+                on_stage(stage, dict(after.sync_status) if after else {})
         current = self.integrations.get_by_id(integration.id)
         return dict(current.sync_status) if current else {}
 
@@ -221,7 +231,8 @@ class MenuImporter:
                     run_id=run_id,
                 )
                 raise RetryStage(describe(error)) from error
-            self.fail(integration, run_id, stage, describe(error))
+            unreachable = isinstance(error, kassanet.TransportError)
+            self.fail(integration, run_id, stage, describe(error), unreachable=unreachable)
             expected = isinstance(
                 error, kassanet.KassanetError | PyMongoError | SoftTimeLimitExceeded
             )
@@ -233,14 +244,21 @@ class MenuImporter:
         )
         return summary is not None
 
-    def fail(self, integration: Integration, run_id: str, stage: str, reason: str) -> None:
+    def fail(
+        self,
+        integration: Integration,
+        run_id: str,
+        stage: str,
+        reason: str,
+        *,
+        unreachable: bool = False,
+    ) -> None:
         message = redact(
             f"Menu import failed at the {stage.replace('_', ' ')} stage: {reason}. "
             "The previous menu is unchanged."
         )
-        self.integrations.finish_sync(
-            integration.id, run_id, SYNC_ERROR, message, {"run_id": run_id, "stage": stage}
-        )
+        details = {"run_id": run_id, "stage": stage, "unreachable": unreachable}
+        self.integrations.finish_sync(integration.id, run_id, SYNC_ERROR, message, details)
         self.integrations.append_log(
             integration.id, "error", LOG_EVENT, message, run_id=run_id, stage=stage
         )

@@ -389,7 +389,7 @@ def test_import_kassanet_command_runs_the_import_in_process(
 
     call_command("import_kassanet", location.id, "--provider=hendrickx", stdout=out)
 
-    assert out.getvalue().startswith("Menu imported: 4 items created, 0 updated, 0 deleted")
+    assert "\nMenu imported: 4 items created, 0 updated, 0 deleted" in out.getvalue()
     assert indexed_db["items"].count_documents({"location_id": location.id}) == 4
 
 
