@@ -3,11 +3,9 @@ sync, which imports the simulator's menu over HTTP, once."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,17 +20,18 @@ from kassanet.testing import SimulatorHandle, start_simulator
 from locations.repository import Location
 from tests.e2e_support import ROOT, wait_for
 from tests.menus.support import connect, fixture_catalog
-from tests.orders.e2e_stack import Process
+from tests.orders.e2e_stack import CeleryStack
 
 pytestmark = pytest.mark.e2e
 
-# ensure_schedules registers the tick every 60 s; beat here ticks every second.
-CONFIGURE_BEAT = """
+# ensure_schedules registers the tick every 60 s; here it ticks every second (save() tells the
+# running beat that its schedule changed).
+TICK_EVERY_SECOND = """
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
-from upvendo.schedules import ensure_schedules
-ensure_schedules()
 every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
-assert PeriodicTask.objects.filter(task="RunDueKassanetSyncsJob").update(interval=every_second)
+task = PeriodicTask.objects.get(task="RunDueKassanetSyncsJob")
+task.interval = every_second
+task.save()
 """
 
 
@@ -44,72 +43,23 @@ def sim() -> Iterator[SimulatorHandle]:
 
 
 @pytest.fixture
-def beat_and_worker(settings: Any) -> Iterator[list[Process]]:
+def stack(settings: Any) -> Iterator[CeleryStack]:
+    """Beat (database scheduler) and workers for `default` (the tick) and `menu-import`."""
+    env = {"MONGODB_DB": settings.MONGODB_DB, "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX}
     with tempfile.TemporaryDirectory(prefix="schedule-beat-") as tmp:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "upvendo.settings",
-            "DJANGO_ENV": "test",
-            "SERVICES_ENV_FILE": "/dev/null",
-            "MONGODB_DB": settings.MONGODB_DB,
-            "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-            "CELERY_BROKER_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-            "CELERY_KEY_PREFIX": f"test-schedule-{uuid.uuid4().hex[:10]}:",
-            "DATABASE_URL": f"sqlite:///{Path(tmp) / 'beat.sqlite3'}",
-        }
-        manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-        subprocess.run([*manage, "shell", "-c", CONFIGURE_BEAT], cwd=ROOT, env=env, check=True)
-        celery = [sys.executable, "-m", "celery", "-A", "upvendo"]
-        worker = Process(
-            "worker",
-            [
-                *celery,
-                "worker",
-                "-Q",
-                "default,menu-import",
-                "--concurrency",
-                "2",
-                "-P",
-                "prefork",
-                "-n",
-                f"schedule-{uuid.uuid4().hex[:6]}@%h",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                "INFO",
-            ],
-            env,
-        )
-        beat = Process(
-            "beat",
-            [
-                *celery,
-                "beat",
-                "-S",
-                "django_celery_beat.schedulers:DatabaseScheduler",
-                "--max-interval",
-                "1",
-                "--schedule",
-                str(Path(tmp) / "beat-schedule"),
-                "--loglevel",
-                "INFO",
-            ],
-            env,
-        )
-        processes = [worker, beat]
+        stack = CeleryStack(env, beat_db=Path(tmp) / "beat.sqlite3")
         try:
-            worker.wait_ready(" ready.")
-            beat.wait_ready("beat: Starting")
-            yield processes
+            stack.start_beat()
+            manage = [sys.executable, "manage.py", "shell", "-c", TICK_EVERY_SECOND]
+            subprocess.run(manage, cwd=ROOT, env=stack.env, check=True)
+            stack.start_workers([("default", 1), ("menu-import", 1)])
+            yield stack
         finally:
-            for process in processes:
-                process.stop()
+            stack.stop()
 
 
 def test_beat_starts_a_missed_daily_sync_once_and_it_imports_the_menu(
-    location: Location, sim: SimulatorHandle, beat_and_worker: list[Process]
+    location: Location, sim: SimulatorHandle, stack: CeleryStack
 ) -> None:
     # Given a 06:00 Brussels sync whose run was due two days ago (the scheduler was down)
     integration = connect(location, sim)
@@ -131,7 +81,7 @@ def test_beat_starts_a_missed_daily_sync_once_and_it_imports_the_menu(
         finished,
         timeout=90,
         interval=0.2,
-        what="the daily sync to finish\n" + "\n".join(p.log()[-3000:] for p in beat_and_worker),
+        what=f"the daily sync to finish\n{stack.logs()}",
     )
 
     # Then the import succeeded, ran once, and the next run is 06:00 Brussels after now
@@ -145,9 +95,11 @@ def test_beat_starts_a_missed_daily_sync_once_and_it_imports_the_menu(
     assert started < next_run <= started + timedelta(days=1)
     assert after.settings["sync_time"] == next_run.strftime("%H:%M")
     # a few more ticks change nothing
-    ticks = beat_and_worker[1].log().count("RunDueKassanetSyncsJob")
+    assert stack.beat is not None
+    beat = stack.beat
+    ticks = beat.log().count("RunDueKassanetSyncsJob")
     wait_for(
-        lambda: beat_and_worker[1].log().count("RunDueKassanetSyncsJob") >= ticks + 2,
+        lambda: beat.log().count("RunDueKassanetSyncsJob") >= ticks + 2,
         timeout=10,
         what="two more ticks",
     )
