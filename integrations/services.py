@@ -199,13 +199,18 @@ class AbstractKassanetService:
     def import_menu(self, integration: Integration) -> str:
         """Start a full menu import in the background; returns its run id.
 
-        Raises `menus.importer.ImportInProgressError` while another import runs.
+        Raises `menus.importer.ImportInProgressError` while another import runs, and
+        `ImportNotStartedError` (with the claim released) when the workers cannot be reached.
         """
-        from menus.importer import MenuImporter
+        from menus.importer import ImportNotStartedError, MenuImporter
         from menus.tasks import enqueue_menu_import
 
-        run_id = MenuImporter(self).claim(integration)
-        enqueue_menu_import(integration.id, run_id)
+        importer = MenuImporter(self)
+        run_id = importer.claim(integration)
+        try:
+            enqueue_menu_import(integration.id, run_id)
+        except Exception as error:
+            raise ImportNotStartedError(importer.release(integration, run_id, error)) from error
         return run_id
 
     def import_menu_now(

@@ -105,6 +105,10 @@ class ImportInProgressError(Exception):
     """Another import of this integration is running."""
 
 
+class ImportNotStartedError(Exception):
+    """The import was claimed but could not be handed to the workers (broker down)."""
+
+
 class RetryStage(Exception):
     """A stage failed for a transient reason; the task runs it again after a backoff."""
 
@@ -177,6 +181,18 @@ class MenuImporter:
             integration.id, "info", LOG_EVENT, "Menu import started.", run_id=run_id
         )
         return run_id
+
+    def release(self, integration: Integration, run_id: str, error: Exception) -> str:
+        """Give up a claimed run that never started, so the next request may start one."""
+        message = (
+            "The menu import could not be started: the task queue is unavailable "
+            f"({type(error).__name__}); try again shortly."
+        )
+        self.integrations.finish_sync(
+            integration.id, run_id, SYNC_ERROR, message, {"error": type(error).__name__}
+        )
+        self.integrations.append_log(integration.id, "error", LOG_EVENT, message, run_id=run_id)
+        return message
 
     def run_inline(
         self,

@@ -32,7 +32,7 @@ from accounts.api import (
     vendor_location_or_404,
 )
 from integrations.views import PATH_PARAMETERS, KassanetView
-from menus.importer import ImportInProgressError
+from menus.importer import ImportInProgressError, ImportNotStartedError
 from menus.repository import (
     CategoryRepository,
     DisplayGroupRepository,
@@ -60,6 +60,11 @@ class ImportInProgress(APIException):
     default_code = "import_in_progress"
 
 
+class ImportNotStarted(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "import_not_started"
+
+
 class SyncMenuView(KassanetView):
     @extend_schema(
         operation_id="kassanet_sync_menu",
@@ -72,6 +77,9 @@ class SyncMenuView(KassanetView):
             202: SyncStartedSerializer,
             404: NOT_FOUND,
             409: OpenApiResponse(ApiErrorSerializer, description="An import is in progress."),
+            503: OpenApiResponse(
+                ApiErrorSerializer, description="The task queue is unavailable; nothing started."
+            ),
             **AUTH_ERRORS,
         },
         tags=["kassanet"],
@@ -83,6 +91,8 @@ class SyncMenuView(KassanetView):
             run_id = service.import_menu(integration)
         except ImportInProgressError as error:
             raise ImportInProgress(str(error)) from None
+        except ImportNotStartedError as error:
+            raise ImportNotStarted(str(error)) from None
         return Response({"run_id": run_id, "status": "in_progress"}, status.HTTP_202_ACCEPTED)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from kombu.exceptions import OperationalError
 from pymongo.database import Database
 from rest_framework.test import APIClient
 
@@ -113,3 +114,34 @@ def test_sync_menu_is_409_while_an_import_runs(
 
     assert response.status_code == 409
     assert "already in progress" in response.json()["detail"]
+
+
+def test_sync_menu_releases_its_claim_and_answers_503_when_the_broker_is_down(
+    location: Location,
+    alice: VendorUser,
+    indexed_db: Database[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with start_simulator(products=1, tables=0) as sim:
+        integration = connect(location, sim)
+
+    def broker_down(integration_id: str, run_id: str) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("menus.tasks.enqueue_menu_import", broker_down)
+    url = f"/api/backoffice/kassanet/hendrickx/{location.id}/sync-menu"
+
+    response = client_for(alice).post(url)
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "The menu import could not be started: the task queue is unavailable "
+        "(OperationalError); try again shortly."
+    }
+    after = get_service("hendrickx").integrations.get_by_id(integration.id)
+    assert after is not None
+    assert after.sync_status["status"] == "error"
+    assert after.sync_status["message"] == response.json()["detail"]
+    # The claim is free again: once the broker is back, the next request starts an import.
+    monkeypatch.setattr("menus.tasks.enqueue_menu_import", lambda integration_id, run_id: None)
+    assert client_for(alice).post(url).status_code == 202
