@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "menus",
     "tables",
     "orders",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
