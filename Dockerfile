@@ -18,6 +18,7 @@ COPY kassanet ./kassanet
 COPY menus ./menus
 COPY orders ./orders
 COPY tables ./tables
+COPY backoffice ./backoffice
 COPY manage.py ./
 COPY templates ./templates
 COPY static ./static

@@ -35,19 +35,35 @@ def _as_field_error(check: Any, value: Any) -> Any:
         raise serializers.ValidationError(str(error)) from None
 
 
+CREDENTIAL_FIELDS = ("base_url", "signature_key", "encryption_token", "enable_encryption")
+KEEPS_STORED = " Required to connect; omit it later to keep the stored value."
+
+
 class ConnectSerializer(StrictSerializer):
+    """Connect, or update the existing integration.
+
+    Every credential field is required for the first connect. On an update an omitted one
+    keeps its stored value, so settings such as `sync_time` can change without re-entering
+    the secrets. Pass the stored credentials as `context={"stored": Credentials}`.
+    """
+
     base_url = serializers.CharField(
+        required=False,
         max_length=MAX_URL_LENGTH,
         help_text="The register's Connection URL: https (http only for local development "
-        "hosts), not a link-local or cloud-metadata address.",
+        "hosts), not a link-local or cloud-metadata address." + KEEPS_STORED,
     )
-    signature_key = serializers.CharField(max_length=MAX_SECRET_LENGTH, write_only=True)
+    signature_key = serializers.CharField(
+        required=False, max_length=MAX_SECRET_LENGTH, write_only=True, help_text=KEEPS_STORED
+    )
     encryption_token = serializers.CharField(
+        required=False,
         max_length=MAX_SECRET_LENGTH,
         write_only=True,
-        help_text=f"At most {MAX_ENCRYPTION_TOKEN_BYTES} bytes (UTF-8): Blowfish's key limit.",
+        help_text=f"At most {MAX_ENCRYPTION_TOKEN_BYTES} bytes (UTF-8): Blowfish's key limit."
+        + KEEPS_STORED,
     )
-    enable_encryption = StrictBooleanField()
+    enable_encryption = StrictBooleanField(required=False, help_text=KEEPS_STORED.strip())
     sync_time = serializers.CharField(
         required=False,
         allow_null=True,
@@ -67,14 +83,20 @@ class ConnectSerializer(StrictSerializer):
             _as_field_error(parse_hhmm, value)
         return value
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        stored: Credentials | None = self.context.get("stored")
+        missing = [name for name in CREDENTIAL_FIELDS if name not in attrs]
+        if missing and stored is None:
+            raise serializers.ValidationError(
+                {name: [serializers.Field.default_error_messages["required"]] for name in missing}
+            )
+        for name in missing:
+            attrs[name] = getattr(stored, name)
+        return attrs
+
     def credentials(self) -> Credentials:
         data = self.validated_data
-        return Credentials(
-            base_url=data["base_url"],
-            signature_key=data["signature_key"],
-            encryption_token=data["encryption_token"],
-            enable_encryption=data["enable_encryption"],
-        )
+        return Credentials(**{name: data[name] for name in CREDENTIAL_FIELDS})
 
 
 class MaskedCredentialsSerializer(serializers.Serializer[Any]):

@@ -77,7 +77,10 @@ class IntegrationView(KassanetView):
     )
     def post(self, request: Request, provider: str, location_id: str) -> Response:
         service, location = self.service_and_location(request, provider, location_id)
-        form = ConnectSerializer(data=request.data)
+        existing = service.integrations.get(location.id, service.provider)
+        form = ConnectSerializer(
+            data=request.data, context={"stored": existing.credentials if existing else None}
+        )
         form.is_valid(raise_exception=True)
         sync_time = form.validated_data.get("sync_time", ...)
         integration = (

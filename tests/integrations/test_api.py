@@ -76,6 +76,25 @@ def test_posting_again_updates_the_same_integration(
     assert indexed_db["integrations"].count_documents({}) == 1
 
 
+def test_an_update_without_credentials_keeps_the_stored_ones(
+    api: RecordingClient, location: Location
+) -> None:
+    api.post(url(location.id), connect_body(), format="json")
+
+    response = api.post(url(location.id), {"sync_time": "06:15"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["settings"]["sync_time_local"] == "06:15"
+    stored = IntegrationRepository().get(location.id, "hendrickx")
+    assert stored is not None
+    assert (
+        stored.credentials.base_url,
+        stored.credentials.signature_key,
+        stored.credentials.encryption_token,
+        stored.credentials.enable_encryption,
+    ) == ("https://127.0.0.1:9/kassanet/", SIGNATURE_KEY, ENCRYPTION_TOKEN, True)
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [

@@ -209,7 +209,7 @@ function renderCredentials(integration) {
   bound("sync_time").textContent = settings.sync_time_local
     ? `${settings.sync_time_local} (${location.timezone})`
     : "Off";
-  for (const hint of $$('[data-form="settings"] [data-secret-hint], [data-form="replace"] [data-secret-hint]')) {
+  for (const hint of $$('[data-form="replace"] [data-secret-hint]')) {
     const name = hint.dataset.secretHint;
     hint.textContent = `Currently ${credentials[name]}. Enter the whole value again.`;
   }
@@ -295,21 +295,17 @@ function renderLog() {
 // --- connect, replace credentials, update settings -------------------------------------------
 
 function formBody(form) {
-  const kind = form.dataset.form;
-  const current = state.integration?.credentials;
   const data = new FormData(form);
-  const body = {
-    signature_key: data.get("signature_key"),
-    encryption_token: data.get("encryption_token"),
-  };
-  if (kind === "settings") {
-    // The API stores settings with the credentials: resend the (non-secret) URL and flag.
-    body.base_url = current.base_url;
-    body.enable_encryption = current.enable_encryption;
-  } else {
-    body.base_url = data.get("base_url");
-    body.enable_encryption = form.elements.enable_encryption.checked;
-  }
+  // The settings form sends only the sync time: the API keeps the stored credentials.
+  const body =
+    form.dataset.form === "settings"
+      ? {}
+      : {
+          base_url: data.get("base_url"),
+          signature_key: data.get("signature_key"),
+          encryption_token: data.get("encryption_token"),
+          enable_encryption: form.elements.enable_encryption.checked,
+        };
   if (form.elements.sync_time) body.sync_time = data.get("sync_time") || null;
   return body;
 }
