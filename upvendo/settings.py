@@ -144,7 +144,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic's target (the production image runs it). Outside production, WhiteNoise serves
+# the apps' static files straight from their folders; the empty folder only keeps it quiet.
+STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else VAR_DIR / "staticfiles"
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/hendrickx"
 
@@ -197,6 +201,10 @@ PAGER_NAME_PATTERNS = env.list(
     "PAGER_NAME_PATTERNS",
     default=[r"^\s*(pager|buzzer|pieper)\s*#?\s*\d+\s*$"],
 )
+# The menu import's Celery stages: hard and soft time limits, and the pause before a retry.
+MENU_IMPORT_TIME_LIMIT = env.int("MENU_IMPORT_TIME_LIMIT", default=300)
+MENU_IMPORT_SOFT_TIME_LIMIT = env.int("MENU_IMPORT_SOFT_TIME_LIMIT", default=280)
+MENU_IMPORT_RETRY_DELAY = env.int("MENU_IMPORT_RETRY_DELAY", default=30)
 # Where a table's QR code points; {location_id} and {table_number} are filled in.
 TABLE_ORDERING_URL = env.str(
     "TABLE_ORDERING_URL",
@@ -269,7 +277,3 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
-# The menu import's Celery stages: hard and soft time limits, and the pause before a retry.
-MENU_IMPORT_TIME_LIMIT = env.int("MENU_IMPORT_TIME_LIMIT", default=300)
-MENU_IMPORT_SOFT_TIME_LIMIT = env.int("MENU_IMPORT_SOFT_TIME_LIMIT", default=280)
-MENU_IMPORT_RETRY_DELAY = env.int("MENU_IMPORT_RETRY_DELAY", default=30)
