@@ -11,58 +11,19 @@ Blowfish decryption, and the client process's peak memory (RSS and tracemalloc).
 
 from __future__ import annotations
 
-import argparse
-import platform
-import re
 import statistics
-import subprocess
-import sys
 import time
 import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 import kassanet._crypto as crypto
+from benchmarks._common import KEY, TOKEN, machine, markdown_table, parser, report, simulator, today
 from kassanet import KassanetClient, RetryPolicy
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
-BEGIN, END = "<!-- bench:kassanet-fetch -->", "<!-- /bench:kassanet-fetch -->"
-KEY, TOKEN = "bench-signature-key", "bench-encryption-token"
-
-
-@contextmanager
-def simulator(products: int) -> Iterator[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "kassanet.simulator",
-        "--port",
-        "0",
-        "--products",
-        str(products),
-        "--seed",
-        "1",
-        "--signature-key",
-        KEY,
-        "--encryption-token",
-        TOKEN,
-        "--encrypt",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"(http://\S+)", line)
-        if not match:
-            raise RuntimeError(f"simulator did not start: {line!r}")
-        yield match.group(1)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+MARKER = "kassanet-fetch"
 
 
 class TimedDecrypt:
@@ -80,24 +41,24 @@ class TimedDecrypt:
             self.seconds += time.perf_counter() - started
 
 
-def run(products: int, runs: int) -> list[tuple[str, str]]:
+def run(products: int, runs: int) -> dict[str, Any]:
     import kassanet._codec as codec
 
     timer = TimedDecrypt()
-    codec.decrypt = timer  # type: ignore[assignment]
+    codec.decrypt = timer
     walls: list[float] = []
     shares: list[float] = []
-    sizes = 0
-    with simulator(products) as base_url:
+    decoded = 0
+    with simulator(products) as sim:
         client = KassanetClient(
-            base_url, KEY, TOKEN, True, timeout=60.0, retry=RetryPolicy(max_attempts=1)
+            sim.base_url, KEY, TOKEN, True, timeout=60.0, retry=RetryPolicy(max_attempts=1)
         )
         with client:
             client.get_all_products()  # warm up: the simulator caches its JSON
             for _ in range(runs):
                 timer.seconds = 0.0
                 started = time.perf_counter()
-                sizes = len(client.get_all_products())
+                decoded = len(client.get_all_products())
                 walls.append(time.perf_counter() - started)
                 shares.append(timer.seconds / walls[-1])
             tracemalloc.start()  # a separate run: tracing slows Python down several times
@@ -105,20 +66,16 @@ def run(products: int, runs: int) -> list[tuple[str, str]]:
             _, traced_peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
     rss = psutil.Process().memory_info()
-    peak_rss = getattr(rss, "peak_wset", None) or _vm_hwm() or rss.rss
-    return [
-        ("products decoded", f"{sizes:,}"),
-        ("runs", str(runs)),
-        ("wall time median", f"{statistics.median(walls):.2f} s"),
-        ("wall time min / max", f"{min(walls):.2f} s / {max(walls):.2f} s"),
-        ("share in Blowfish decrypt", f"{statistics.median(shares):.0%}"),
-        ("client peak RSS", f"{peak_rss / 2**20:.0f} MiB"),
-        ("tracemalloc peak (Python allocations)", f"{traced_peak / 2**20:.0f} MiB"),
-        (
-            "machine",
-            f"{platform.machine()}, {psutil.cpu_count()} CPUs, Python {platform.python_version()}",
-        ),
-    ]
+    return {
+        "products": decoded,
+        "runs": runs,
+        "median_s": statistics.median(walls),
+        "min_s": min(walls),
+        "max_s": max(walls),
+        "decrypt_share": statistics.median(shares),
+        "peak_rss_mib": (_vm_hwm() or rss.rss) / 2**20,
+        "traced_peak_mib": traced_peak / 2**20,
+    }
 
 
 def _vm_hwm() -> int | None:
@@ -131,46 +88,38 @@ def _vm_hwm() -> int | None:
     return None
 
 
-def render(rows: list[tuple[str, str]], products: int) -> str:
-    lines = [
-        f"### Kassanet GetAllProducts fetch ({products:,} products, encryption on)",
-        "",
-        "Measured with `.venv/bin/python -m benchmarks.bench_kassanet_fetch --write` "
-        f"on {time.strftime('%Y-%m-%d')}: simulator in a subprocess, loopback HTTP, "
-        "fetch + Blowfish decrypt + JSON + typed parsing per run.",
-        "",
-        "| measure | value |",
-        "| --- | --- |",
-        *(f"| {name} | {value} |" for name, value in rows),
+def rows_for(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        ("products decoded", f"{figures['products']:,}"),
+        ("runs", str(figures["runs"])),
+        ("wall time median", f"{figures['median_s']:.2f} s"),
+        ("wall time min / max", f"{figures['min_s']:.2f} s / {figures['max_s']:.2f} s"),
+        ("share in Blowfish decrypt", f"{figures['decrypt_share']:.0%}"),
+        ("client peak RSS", f"{figures['peak_rss_mib']:.0f} MiB"),
+        ("tracemalloc peak (Python allocations)", f"{figures['traced_peak_mib']:.0f} MiB"),
+        ("machine", machine()),
     ]
-    return "\n".join(lines)
-
-
-def write_section(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Performance\n"
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        start, stop = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + block + text[stop:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--products", type=int, default=20_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--write", action="store_true", help="update docs/performance.md")
-    args = parser.parse_args()
-    rows = run(args.products, args.runs)
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    if args.write:
-        write_section(render(rows, args.products))
-        print(f"updated {DOC.relative_to(ROOT)}")
+    args_parser = parser(__doc__)
+    args_parser.add_argument("--products", type=int, default=20_000)
+    args_parser.add_argument("--runs", type=int, default=5)
+    args = args_parser.parse_args()
+    figures = run(args.products, args.runs)
+    rows = rows_for(figures)
+    section = "\n".join(
+        [
+            f"### Kassanet GetAllProducts fetch ({args.products:,} products, encryption on)",
+            "",
+            "Measured with `.venv/bin/python -m benchmarks.bench_kassanet_fetch --write` "
+            f"on {today()}: simulator in a subprocess, loopback HTTP, "
+            "fetch + Blowfish decrypt + JSON + typed parsing per run.",
+            "",
+            markdown_table(rows),
+        ]
+    )
+    report(args, rows, marker=MARKER, section=section, figures=figures)
 
 
 if __name__ == "__main__":

@@ -15,18 +15,12 @@ docs/performance.md.
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
-import threading
 import time
 import uuid
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import django
-import psutil
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "upvendo.settings")
 django.setup()
@@ -34,7 +28,18 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from pymongo import InsertOne  # noqa: E402
 
-from benchmarks.bench_kassanet_fetch import KEY, TOKEN, simulator  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    KEY,
+    TOKEN,
+    PeakRss,
+    machine,
+    markdown_table,
+    parser,
+    report,
+    simulator,
+    today,
+    verdict,
+)
 from integrations.credentials import Credentials  # noqa: E402
 from integrations.repository import IntegrationRepository  # noqa: E402
 from integrations.services import get_service  # noqa: E402
@@ -43,43 +48,8 @@ from menus.importer import ENTITIES  # noqa: E402
 from tests.e2e_support import celery_worker, wait_for  # noqa: E402
 from upvendo.mongo import ensure_indexes, get_client, get_db  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
-BEGIN, END = "<!-- bench:menu-import -->", "<!-- /bench:menu-import -->"
+MARKER = "menu-import"
 TARGETS = {"first": 10.0, "reimport": 5.0, "rss_mib": 400.0}
-
-
-class PeakRss:
-    """Samples the RSS of a process tree in a thread and keeps the peak."""
-
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
-        self.root = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._interval = interval
-
-    def _sample(self) -> int:
-        total = 0
-        for process in [self.root, *self.root.children(recursive=True)]:
-            try:
-                total += process.memory_info().rss
-            except psutil.NoSuchProcess:
-                continue
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._sample())
-            self._stop.wait(self._interval)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def import_once(integration_id: str) -> tuple[float, dict[str, Any]]:
@@ -117,7 +87,7 @@ def raw_bulk_write_seconds(location_id: str) -> tuple[float, int]:
     return time.perf_counter() - started, count
 
 
-def run(products: int) -> list[tuple[str, str]]:
+def run(products: int) -> dict[str, Any]:
     db_name = f"bench_menu_{uuid.uuid4().hex[:8]}"
     settings.MONGODB_DB = db_name
     redis_prefix = f"bench:{uuid.uuid4().hex[:8]}:"
@@ -125,7 +95,7 @@ def run(products: int) -> list[tuple[str, str]]:
     ensure_indexes()
     try:
         with (
-            simulator(products) as base_url,
+            simulator(products) as sim,
             celery_worker(
                 db_name=db_name, redis_prefix=redis_prefix, queues=["menu-import"]
             ) as worker,
@@ -134,35 +104,50 @@ def run(products: int) -> list[tuple[str, str]]:
                 vendor_id="bench", name="Bench", timezone="Europe/Brussels", currency="EUR"
             )
             integration = IntegrationRepository().upsert(
-                location.id, "hendrickx", Credentials(base_url, KEY, TOKEN, True), {}
+                location.id, "hendrickx", Credentials(sim.base_url, KEY, TOKEN, True), {}
             )
             with PeakRss(worker.pid) as rss:
+                idle = rss.sample()
                 first, status = import_once(integration.id)
                 reimport, again = import_once(integration.id)
             raw, documents = raw_bulk_write_seconds(location.id)
     finally:
         get_client().drop_database(db_name)
-    report = status["details"]["report"]
-    unchanged = all(
-        c["created"] == c["updated"] == c["deleted"] == 0
-        for c in again["details"]["report"].values()
-    )
-    peak_mib = rss.peak / 2**20
+    report_ = status["details"]["report"]
+    return {
+        "products": products,
+        "categories": report_["categories"]["created"],
+        "modifier_groups": report_["modifier_groups"]["created"],
+        "selections": report_["display_groups"]["created"],
+        "tables": status["details"]["tables"]["tables"],
+        "items_created": report_["items"]["created"],
+        "items_skipped": report_["items"]["skipped"],
+        "first_s": first,
+        "reimport_s": reimport,
+        "reimport_writes_nothing": all(
+            c["created"] == c["updated"] == c["deleted"] == 0
+            for c in again["details"]["report"].values()
+        ),
+        "worker_idle_rss_mib": idle / 2**20,
+        "worker_peak_rss_mib": rss.peak / 2**20,
+        "raw_bulk_write_s": raw,
+        "raw_documents": documents,
+    }
 
-    def verdict(value: float, target: float) -> str:
-        return "meets" if value <= target else "MISSES"
 
+def rows_for(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    first, reimport = figures["first_s"], figures["reimport_s"]
+    peak = figures["worker_peak_rss_mib"]
     return [
         (
             "register",
-            f"{products:,} products, {report['categories']['created']} categories, "
-            f"{report['modifier_groups']['created']:,} modifier groups, "
-            f"{report['display_groups']['created']} selections, "
-            f"{status['details']['tables']['tables']} tables",
+            f"{figures['products']:,} products, {figures['categories']} categories, "
+            f"{figures['modifier_groups']:,} modifier groups, "
+            f"{figures['selections']} selections, {figures['tables']} tables",
         ),
         (
             "items imported / skipped",
-            f"{report['items']['created']:,} / {report['items']['skipped']}",
+            f"{figures['items_created']:,} / {figures['items_skipped']}",
         ),
         (
             "first import (enqueue to success)",
@@ -171,62 +156,45 @@ def run(products: int) -> list[tuple[str, str]]:
         (
             "unchanged re-import",
             f"{reimport:.2f} s ({verdict(reimport, TARGETS['reimport'])} the 5 s target); "
-            f"writes nothing: {'yes' if unchanged else 'NO'}",
+            f"writes nothing: {'yes' if figures['reimport_writes_nothing'] else 'NO'}",
         ),
         (
             "worker peak RSS (process tree)",
-            f"{peak_mib:.0f} MiB ({verdict(peak_mib, TARGETS['rss_mib'])} the 400 MB target)",
+            f"{peak:.0f} MiB ({verdict(peak, TARGETS['rss_mib'])} the 400 MB target; "
+            f"{figures['worker_idle_rss_mib']:.0f} MiB idle)",
         ),
-        ("raw bulk_write of the same documents", f"{raw:.2f} s for {documents:,} documents"),
-        ("import throughput vs raw bulk_write", f"{raw / first:.0%} (raw time / import time)"),
         (
-            "machine",
-            f"{platform.machine()}, {psutil.cpu_count()} CPUs, Python {platform.python_version()}",
+            "raw bulk_write of the same documents",
+            f"{figures['raw_bulk_write_s']:.2f} s for {figures['raw_documents']:,} documents",
         ),
+        (
+            "import throughput vs raw bulk_write",
+            f"{figures['raw_bulk_write_s'] / first:.0%} (raw time / import time)",
+        ),
+        ("machine", machine()),
     ]
 
 
-def render(rows: list[tuple[str, str]], products: int) -> str:
-    return "\n".join(
+def main() -> None:
+    args_parser = parser(__doc__)
+    args_parser.add_argument("--products", type=int, default=10_000)
+    args = args_parser.parse_args()
+    figures = run(args.products)
+    rows = rows_for(figures)
+    section = "\n".join(
         [
-            f"### Menu import pipeline ({products:,} products, encryption on)",
+            f"### Menu import pipeline ({args.products:,} products, encryption on)",
             "",
             "Measured with `.venv/bin/python -m benchmarks.bench_menu_import "
-            f"--products {products} --write` on {datetime.now(UTC):%Y-%m-%d}: simulator in a "
+            f"--products {args.products} --write` on {today()}: simulator in a "
             "subprocess, one Celery worker (concurrency 1) on the menu-import queue, real "
             "MongoDB (single-node replica set) and Redis; times include Celery hand-offs "
             "between the four stages and the final transaction.",
             "",
-            "| measure | value |",
-            "| --- | --- |",
-            *(f"| {name} | {value} |" for name, value in rows),
+            markdown_table(rows),
         ]
     )
-
-
-def write_section(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Performance\n"
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        start, stop = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + block + text[stop:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--products", type=int, default=10_000)
-    parser.add_argument("--write", action="store_true", help="update docs/performance.md")
-    args = parser.parse_args()
-    rows = run(args.products)
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    if args.write:
-        write_section(render(rows, args.products))
-        print(f"updated {DOC.relative_to(ROOT)}")
+    report(args, rows, marker=MARKER, section=section, figures=figures)
 
 
 if __name__ == "__main__":
