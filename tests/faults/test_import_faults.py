@@ -1,0 +1,291 @@
+"""Fault injection on the menu import: a slow, erroring, offline or clock-skewed register, a
+worker SIGKILLed mid-import, and MongoDB itself killed and restarted mid-import. A real
+menu-import worker (restartable on its broker prefix, visibility timeout 5 s so a killed
+worker's stage is redelivered), the simulator over HTTP; stage retries 1 s apart.
+
+Invariant after each: the import finished (success or error with its reason) and the menu
+is fully old (same bytes) or fully new (a re-import changes nothing); no secret in any log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from pymongo.database import Database
+
+from integrations.credentials import Credentials
+from integrations.repository import Integration, IntegrationRepository
+from integrations.services import get_service
+from kassanet.testing import SimulatorHandle
+from locations.repository import Location
+from tests.e2e_support import _producer_prefix, wait_for
+from tests.faults.support import (
+    MongoServer,
+    assert_menu_old_or_new,
+    assert_no_secrets,
+    secret_simulator,
+    wait_sync_finished,
+)
+from tests.menus.support import dump_menu
+from tests.orders.e2e_stack import CeleryStack
+from upvendo.mongo import close_client, ensure_indexes, get_client, get_db
+
+pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+DB_NAME = f"test_faults_import_{uuid.uuid4().hex[:8]}"
+REDIS_PREFIX = f"test:faults-import-{uuid.uuid4().hex[:8]}:"
+QUEUES = (("menu-import", 1),)
+PRODUCTS = 300
+WORKER_SETTINGS = {
+    "MONGODB_DB": DB_NAME,
+    "REDIS_KEY_PREFIX": REDIS_PREFIX,
+    "POS_TIMEOUT_SECONDS": "1",
+    "MENU_IMPORT_RETRY_DELAY": "1",
+    "CELERY_VISIBILITY_TIMEOUT": "5",
+    "MONGODB_TIMEOUT_MS": "2000",
+}
+
+
+@contextlib.contextmanager
+def menu_workers(env: dict[str, str]) -> Iterator[CeleryStack]:
+    """A menu-import worker that can be killed and started again on the same broker prefix."""
+    with tempfile.TemporaryDirectory(prefix="faults-import-") as tmp:
+        stack = CeleryStack(env, beat_db=Path(tmp) / "unused.sqlite3")
+        try:
+            with _producer_prefix(stack.broker_prefix):
+                stack.start_workers(QUEUES)
+                yield stack
+        finally:
+            stack.stop()
+
+
+def worker_logs(stack: CeleryStack) -> str:
+    return "\n".join(worker.log() for worker in stack.workers)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[CeleryStack]:
+    with menu_workers(WORKER_SETTINGS) as running:
+        yield running
+    get_client().drop_database(DB_NAME)
+
+
+@pytest.fixture(autouse=True)
+def mongo_db(settings: Any) -> Database[dict[str, Any]]:
+    """Overrides the per-test database: the worker reads this module's database."""
+    settings.MONGODB_DB = DB_NAME
+    db = get_db()
+    ensure_indexes(db)
+    return db
+
+
+@pytest.fixture(autouse=True)
+def redis_namespace(settings: Any) -> str:
+    settings.REDIS_KEY_PREFIX = REDIS_PREFIX
+    return REDIS_PREFIX
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorHandle]:
+    with secret_simulator(products=PRODUCTS, tables=5, encrypt=True) as handle:
+        yield handle
+
+
+def connect(location: Location, sim: SimulatorHandle) -> Integration:
+    return IntegrationRepository().upsert(
+        location.id,
+        "hendrickx",
+        Credentials(sim.base_url, sim.signature_key, sim.encryption_token, True),
+        {},
+    )
+
+
+@pytest.fixture
+def imported(
+    stack: CeleryStack, sim: SimulatorHandle, location: Location
+) -> Iterator[tuple[Integration, Any]]:
+    """An integration whose menu was imported from catalog seed 1; the register now serves
+    seed 2 (so the next import changes most records)."""
+    sim.reset()
+    sim.regenerate(products=PRODUCTS, seed=1, tables=5)
+    integration = connect(location, sim)
+    status = get_service("hendrickx").import_menu_now(integration)
+    assert status["status"] == "success", status["message"]
+    sim.regenerate(products=PRODUCTS, seed=2, tables=5)
+    yield integration, dump_menu(get_db(), location.id)
+
+
+def start_import(integration: Integration) -> str:
+    found = IntegrationRepository().get_by_id(integration.id)
+    assert found is not None
+    return get_service(found.provider).import_menu(found)
+
+
+def test_an_import_from_a_register_as_slow_as_the_client_timeout_ends_old_or_new(
+    imported: Any, mongo_db: Any, sim: SimulatorHandle, stack: CeleryStack, captured: Any
+) -> None:
+    integration, before = imported
+    sim.set_faults(latency_ms=900)  # the worker's client gives up after 1 s
+
+    status = wait_sync_finished(integration.id, start_import(integration), timeout=60)
+
+    assert_menu_old_or_new(mongo_db, integration.id, before, status)
+    assert_no_secrets(sim, worker_logs(stack), captured.text)
+
+
+def test_500s_with_garbage_bodies_are_retried_and_the_new_menu_is_imported(
+    imported: Any, mongo_db: Any, sim: SimulatorHandle, stack: CeleryStack, captured: Any
+) -> None:
+    integration, before = imported
+    # 4 failures: the client's own 3 attempts fail the stage once; its retry succeeds.
+    sim.set_faults(
+        endpoint_status={
+            "endpoint": "GetAllProducts", "status": 500, "count": 4, "body": "<h1>Oops</h1>"
+        }
+    )  # fmt: skip
+
+    status = wait_sync_finished(integration.id, start_import(integration), timeout=30)
+
+    assert status["status"] == "success", status["message"]
+    assert assert_menu_old_or_new(mongo_db, integration.id, before, status) == "new"
+    assert_no_secrets(sim, worker_logs(stack), captured.text)
+
+
+def test_a_garbage_success_answer_fails_the_import_with_its_reason_and_keeps_the_menu(
+    imported: Any, mongo_db: Any, sim: SimulatorHandle, stack: CeleryStack, captured: Any
+) -> None:
+    integration, before = imported
+    sim.set_faults(
+        endpoint_status={"endpoint": "GetAllProducts", "status": 200, "count": None,
+                         "body": "this is not base64"}
+    )  # fmt: skip
+
+    status = wait_sync_finished(integration.id, start_import(integration), timeout=30)
+
+    assert status["status"] == "error"
+    assert status["message"].startswith("Menu import failed at the menu stage: Invalid base64")
+    assert assert_menu_old_or_new(mongo_db, integration.id, before, status) == "old"
+    assert_no_secrets(sim, worker_logs(stack), captured.text)
+
+
+def test_an_import_during_an_outage_fails_and_keeps_the_menu_then_succeeds_after_it(
+    imported: Any, mongo_db: Any, sim: SimulatorHandle, stack: CeleryStack, captured: Any
+) -> None:
+    integration, before = imported
+    sim.set_faults(offline=True)
+
+    failed = wait_sync_finished(integration.id, start_import(integration), timeout=30)
+
+    assert failed["status"] == "error"
+    assert assert_menu_old_or_new(mongo_db, integration.id, before, failed) == "old"
+    sim.set_faults(offline=False)
+    status = wait_sync_finished(integration.id, start_import(integration), timeout=30)
+    assert assert_menu_old_or_new(mongo_db, integration.id, before, status) == "new"
+    assert_no_secrets(sim, worker_logs(stack), captured.text)
+
+
+def test_a_register_clock_skewed_beyond_300_s_fails_the_import_with_the_reason(
+    imported: Any, mongo_db: Any, sim: SimulatorHandle, stack: CeleryStack, captured: Any
+) -> None:
+    integration, before = imported
+    sim.set_clock_skew(-400)
+
+    failed = wait_sync_finished(integration.id, start_import(integration), timeout=30)
+
+    assert failed["status"] == "error"
+    assert "CLOCK_SKEW: the Date header is 400 s away from the register clock" in failed["message"]
+    assert assert_menu_old_or_new(mongo_db, integration.id, before, failed) == "old"
+    sim.set_clock_skew(0)
+    status = wait_sync_finished(integration.id, start_import(integration), timeout=30)
+    assert assert_menu_old_or_new(mongo_db, integration.id, before, status) == "new"
+    assert_no_secrets(sim, worker_logs(stack), captured.text)
+
+
+def test_a_worker_killed_mid_import_leaves_the_previous_menu_whole(
+    imported: Any, mongo_db: Any, sim: SimulatorHandle, stack: CeleryStack, captured: Any
+) -> None:
+    integration, before = imported
+    sim.set_faults(latency_ms=600)  # the menu stage reads the register for ~2 s
+    counted = sim.counters().get("GetAllProducts", 0)
+    start_import(integration)
+    wait_for(
+        lambda: sim.counters().get("GetAllProducts", 0) > counted,
+        timeout=30,
+        interval=0.02,
+        what="the menu stage to call the register",
+    )
+    killed_logs = worker_logs(stack)
+
+    stack.kill_workers()  # SIGKILL mid-stage: the stage stays unacknowledged in Redis
+    sim.set_faults(latency_ms=0)
+    stack.start_workers(QUEUES)
+
+    # Nothing resumes the run before Redis redelivers the stage (visibility timeout, plus
+    # kombu's restore scan every ~100 s) or the claim goes stale (30 min): docs/faults.md.
+    found = IntegrationRepository().get_by_id(integration.id)
+    assert found is not None and found.sync_status["status"] == "in_progress"
+    assert dump_menu(mongo_db, integration.location_id) == before
+    assert_no_secrets(sim, killed_logs, worker_logs(stack), captured.text)
+
+
+@pytest.fixture
+def own_mongod(settings: Any) -> Iterator[MongoServer]:
+    """A MongoDB replica set of this test's own, for this process and the worker."""
+    server = MongoServer()
+    server.start()
+    previous = django_settings.MONGODB_URI
+    settings.MONGODB_URI = server.uri
+    settings.MONGODB_TIMEOUT_MS = 2000
+    close_client()
+    try:
+        ensure_indexes(get_db())
+        yield server
+    finally:
+        close_client()
+        settings.MONGODB_URI = previous
+        server.stop()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
+def test_mongodb_restarted_mid_import_leaves_the_menu_old_or_new(
+    sig: signal.Signals,
+    own_mongod: MongoServer,
+    sim: SimulatorHandle,
+    location: Location,
+    captured: Any,
+) -> None:
+    db = get_db()
+    sim.reset()
+    sim.regenerate(products=PRODUCTS, seed=1, tables=5)
+    integration = connect(location, sim)
+    first = get_service("hendrickx").import_menu_now(integration)
+    assert first["status"] == "success", first["message"]
+    before = dump_menu(db, location.id)
+    sim.regenerate(products=PRODUCTS, seed=2, tables=5)
+    sim.set_faults(latency_ms=600)
+    counted = sim.counters().get("GetAllProducts", 0)
+
+    with menu_workers({**WORKER_SETTINGS, "MONGODB_URI": own_mongod.uri}) as workers:
+        run_id = start_import(integration)
+        wait_for(
+            lambda: sim.counters().get("GetAllProducts", 0) > counted,
+            timeout=30,
+            interval=0.02,
+            what="the menu stage to call the register",
+        )
+        own_mongod.kill(sig)  # the stage's next write finds no database
+        own_mongod.start()
+        sim.set_faults(latency_ms=0)
+        status = wait_sync_finished(integration.id, run_id, timeout=90)
+        logs = worker_logs(workers)
+
+    assert_menu_old_or_new(db, integration.id, before, status)
+    assert_no_secrets(sim, logs, captured.text)
