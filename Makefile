@@ -34,3 +34,11 @@ lock:  ## Re-pin constraints.txt from a fresh resolution of pyproject.toml
 fuzz-api:  ## Property-based fuzz of the whole API from its OpenAPI schema (schemathesis)
 	scripts/bootstrap
 	scripts/with-test-services .venv/bin/python scripts/fuzz_api.py --examples 40
+
+bench:  ## Every benchmark against its own MongoDB/Redis; one table with targets (docs/performance.md)
+	scripts/bootstrap
+	scripts/with-test-services .venv/bin/python -m benchmarks.run_all
+
+faults:  ## The fault-injection suite (tests/faults/) against its own MongoDB/Redis
+	scripts/bootstrap
+	scripts/with-test-services .venv/bin/python -m pytest tests/faults -m faults -q -p no:cacheprovider
