@@ -30,6 +30,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
+from pymongo.database import Database
+
 from integrations.repository import IntegrationRepository
 from integrations.services import get_service
 from kassanet.testing import SimulatorHandle, start_simulator
@@ -43,8 +46,28 @@ from tests.e2e_support import ROOT, wait_for
 from tests.menus.support import dump_menu
 from tests.orders.conftest import Menu
 from upvendo.celery import app as celery_app
+from upvendo.mongo import ensure_indexes, get_db
 
 SETTLED = ("paid", "failed", "need_requeue")
+
+
+def shared_namespace(db_name: str, redis_prefix: str) -> tuple[Any, Any]:
+    """Module fixtures replacing the per-test database and Redis prefix with fixed ones, which
+    the module's long-lived worker subprocesses were started with."""
+
+    @pytest.fixture(autouse=True)
+    def mongo_db(settings: Any) -> Database[dict[str, Any]]:
+        settings.MONGODB_DB = db_name
+        db = get_db()
+        ensure_indexes(db)
+        return db
+
+    @pytest.fixture(autouse=True)
+    def redis_namespace(settings: Any) -> str:
+        settings.REDIS_KEY_PREFIX = redis_prefix
+        return redis_prefix
+
+    return mongo_db, redis_namespace
 
 
 def secret_simulator(**config: Any) -> SimulatorHandle:

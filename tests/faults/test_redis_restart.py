@@ -26,7 +26,6 @@ from tests.faults.support import (
 )
 from tests.orders.conftest import PROVIDER, TABLES, connect_integration, import_menu
 from tests.orders.e2e_stack import celery_stack
-from upvendo.mongo import ensure_indexes
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -48,7 +47,6 @@ def test_redis_restarted_during_pushes_loses_no_order_and_pays_each_once(
     settings: Any,
     captured: Any,
 ) -> None:
-    ensure_indexes(mongo_db)
     env = {
         "MONGODB_DB": settings.MONGODB_DB,
         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
