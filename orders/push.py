@@ -95,10 +95,25 @@ class _Stop(Exception):
 ClientFactory = Callable[[Integration, kassanet.RetryPolicy], kassanet.KassanetClient]
 
 
+_CLIENTS: dict[tuple[str, datetime, kassanet.RetryPolicy], kassanet.KassanetClient] = {}
+_MAX_CLIENTS = 64
+
+
 def _service_client(
     integration: Integration, retry: kassanet.RetryPolicy
 ) -> kassanet.KassanetClient:
-    return get_service(integration.provider).client(integration, retry=retry)
+    """A client per integration (and credentials version), kept for the process' life.
+
+    Building an httpx client costs an SSL context; a kept one also keeps its connection to
+    the register alive between the steps of a push. Prefork children each have their own.
+    """
+    key = (integration.id, integration.updated_at, retry)
+    client = _CLIENTS.get(key)
+    if client is None:
+        if len(_CLIENTS) >= _MAX_CLIENTS:
+            _CLIENTS.pop(next(iter(_CLIENTS))).close()
+        client = _CLIENTS[key] = get_service(integration.provider).client(integration, retry=retry)
+    return client
 
 
 def _error_text(error: kassanet.KassanetError) -> str:
@@ -150,8 +165,6 @@ class OrderPusher:
                 txn = run.txn
         except _Stop as stop:
             return stop.outcome
-        finally:
-            run.close()
 
     # -- resuming -----------------------------------------------------------------------------
 
@@ -231,10 +244,6 @@ class _Run:
         self.txn: Transaction | None = None
         self._integration: Integration | None = None
         self._client: kassanet.KassanetClient | None = None
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
 
     def load(self) -> Transaction:
         txn = self.p.transactions.get(self.transaction_id)
