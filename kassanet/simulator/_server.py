@@ -58,6 +58,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: SimulatorServer
     protocol_version = "HTTP/1.1"
     server_version = "KassanetSimulator/1.0"
+    # Answer at once on kept-alive connections: with Nagle's algorithm on, each small response
+    # written in pieces waits for the client's delayed ACK (about 40 ms a call).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.client_address[0], *args)
