@@ -65,10 +65,14 @@ class ApiErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
 
 
+_MESSAGES = {"type": "array", "items": {"type": "string"}}
 VALIDATION_ERROR_SCHEMA = {
     "type": "object",
-    "description": "Field name (or non_field_errors) -> what to fix.",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "description": "Field name (or non_field_errors) -> what to fix. A nested field's errors "
+    'nest the same way, list items by their index: `{"lines": {"2": {"quantity": [...]}}}`.',
+    "additionalProperties": {
+        "anyOf": [_MESSAGES, {"type": "object"}, {"type": "array", "items": {"type": "object"}}]
+    },
 }
 
 VALIDATION_ERROR = OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="Invalid input.")
