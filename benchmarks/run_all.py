@@ -64,9 +64,13 @@ def bench(module: str, *args: str, write: bool, timeout: float = 600) -> dict[st
             command.append("--write")
         print(f"$ {' '.join(command[1:])}", flush=True)
         started = time.monotonic()
-        result = subprocess.run(command, cwd=ROOT, timeout=timeout, check=False)
+        result = subprocess.run(
+            command, cwd=ROOT, timeout=timeout, check=False, stderr=subprocess.PIPE, text=True
+        )
+        sys.stderr.write(result.stderr)
         if result.returncode != 0:
-            raise BenchmarkFailed(f"{module} exited with status {result.returncode}")
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise BenchmarkFailed(f"{module} exited with status {result.returncode}: {last}")
         print(f"  ({time.monotonic() - started:.0f} s)", flush=True)
         figures: dict[str, Any] = json.loads(Path(out.name).read_text())
         return figures
@@ -154,9 +158,17 @@ def run(sizes: Sizes, write: bool) -> tuple[list[tuple[str, str, str, str, str]]
     )
     imports: dict[int, dict[str, Any]] = {}
     for n in sizes.imports:
-        imports[n] = bench(
-            "bench_menu_import", "--products", str(n), write=write and n == sizes.detail_import
-        )
+        try:
+            imports[n] = bench(
+                "bench_menu_import", "--products", str(n), write=write and n == sizes.detail_import
+            )
+        except BenchmarkFailed as error:  # e.g. a menu too large for one transaction
+            reason = str(error).split(": ", 1)[-1][:160]
+            rows.append(
+                (f"menu import {n:,}", "first import", f"FAILED: {reason}", "succeeds", "MISSES")
+            )
+            print(f"  {error}", flush=True)
+            continue
         figures = imports[n]
         target_first = 10.0 if n == 10_000 else None
         target_again = 5.0 if n == 10_000 else None
@@ -185,7 +197,19 @@ def run(sizes: Sizes, write: bool) -> tuple[list[tuple[str, str, str, str, str]]
                 *judged(figures["worker_peak_rss_mib"], 400, "MiB", 0),
             )
         )
-    rows += growth_rows(imports)
+    if len(imports) == len(sizes.imports):
+        rows += growth_rows(imports)
+    else:
+        failed = ", ".join(f"{n:,}" for n in sizes.imports if n not in imports)
+        rows.append(
+            (
+                "menu import growth",
+                "per product",
+                f"not judged ({failed} failed)",
+                "linear",
+                "MISSES",
+            )
+        )
     push = order_push(sizes.orders, write)
     rows.append(
         (
