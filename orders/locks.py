@@ -112,11 +112,28 @@ class TableLockRepository:
         return result.matched_count == 1 or result.upserted_id is not None
 
     def release(
-        self, location_id: str, provider: str, table_number: int, owner: str, *, now: datetime
+        self,
+        location_id: str,
+        provider: str,
+        table_number: int,
+        owner: str,
+        *,
+        now: datetime,
+        claimed_at: datetime | None = None,
     ) -> bool:
-        """Free the table if `owner` still holds it; False when it did not (nothing changes)."""
+        """Free the table if `owner` still holds it; False when it did not (nothing changes).
+
+        With `claimed_at`, only if the lock still carries that claim: undoing one claim never
+        frees a newer claim of the same owner.
+        """
+        match: dict[str, Any] = {
+            "_id": lock_key(location_id, provider, table_number),
+            "owner": owner,
+        }
+        if claimed_at is not None:
+            match["claimed_at"] = claimed_at
         result = self._collection.update_one(
-            {"_id": lock_key(location_id, provider, table_number), "owner": owner},
+            match,
             {
                 "$set": {"owner": None, "expires_at": None},
                 "$push": {
@@ -145,6 +162,11 @@ class TableLockRepository:
             {"table_number": 1, "owner": 1},
         )
         return {doc["table_number"]: doc["owner"] for doc in cursor}
+
+    def owned(self, *, limit: int) -> list[TableLock]:
+        """Locks that name an owner (expired or not), for the sweep of ended orders' locks."""
+        cursor = self._collection.find({"owner": {"$type": "string"}}, {"events": 0})
+        return [TableLock.from_document(doc) for doc in cursor.limit(limit)]
 
     def for_location(self, location_id: str, provider: str) -> list[TableLock]:
         cursor = self._collection.find({"location_id": location_id, "provider": provider})

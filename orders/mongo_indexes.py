@@ -27,5 +27,13 @@ register_indexes(
 )
 register_indexes(
     TABLE_LOCKS,
-    [IndexModel([("location_id", ASCENDING), ("provider", ASCENDING)], name="location_provider")],
+    [
+        IndexModel([("location_id", ASCENDING), ("provider", ASCENDING)], name="location_provider"),
+        # The beat's sweep of locks still held by ended orders: only held locks are indexed.
+        IndexModel(
+            [("owner", ASCENDING)],
+            name="held_owner",
+            partialFilterExpression={"owner": {"$type": "string"}},
+        ),
+    ],
 )

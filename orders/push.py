@@ -28,8 +28,8 @@ import kassanet
 from integrations.repository import DISCONNECTED, Integration, IntegrationRepository
 from integrations.services import get_service
 from orders.locks import TableLockRepository
-from orders.repository import Transaction, TransactionRepository
-from orders.states import HOLDS_TABLE, LEASED, PushStatus
+from orders.repository import PushState, Transaction, TransactionRepository
+from orders.states import HOLDS_TABLE, KEEPS_TABLE, LEASED, PushStatus
 
 logger = logging.getLogger(__name__)
 S = PushStatus
@@ -118,6 +118,11 @@ def _service_client(
 
 def _error_text(error: kassanet.KassanetError) -> str:
     return error.message
+
+
+def keeps_table(push: PushState | None, table: int) -> bool:
+    """Whether the push, in its current state, owns the lock of `table`."""
+    return push is not None and push.status in KEEPS_TABLE and push.table_number == table
 
 
 class OrderPusher:
@@ -318,7 +323,7 @@ class _Run:
             fields={"table_number": table, "table_lock": {"claimed_at": now, "released_at": None}},
         )
         if result is None:
-            self.p.locks.release(txn.location_id, push.provider, table, txn.id, now=now)
+            self.drop_claim(txn, table, now)
             raise _Continue
         self.p.integrations.update_settings(
             push.integration_id, **{f"tables_usage.{table}": {"last_used": now}}
@@ -355,7 +360,7 @@ class _Run:
                 continue
             if self.table_is_clear(txn, table):
                 return int(table)
-            self.p.locks.release(txn.location_id, txn.push.provider, table, txn.id, now=now)
+            self.drop_claim(txn, table, now)
         return None
 
     def table_is_clear(self, txn: Transaction, table: int) -> bool:
@@ -373,12 +378,34 @@ class _Run:
         )
 
     def hold_table(self, txn: Transaction) -> None:
-        """Re-claim (refresh) the order's table lock; wait while another order holds it."""
+        """Re-claim (refresh) the order's table lock; wait while another order holds it.
+
+        The claim is only valid for the state `txn` was read in. A duplicate task (beat's stall
+        resumption, a redelivery) may have read the order just before another worker paid it
+        and released the table; its claim would then lock the table for a paid order until the
+        lock expires. So the state is checked AFTER the claim: if the push moved on meanwhile,
+        the claim is undone unless the current state still owns the table, and the run re-reads
+        the order. (A state read after the claim that still owns the table is released later by
+        whoever ends the order, hence after this claim too.)
+        """
         push = txn.push
         assert push is not None and push.table_number is not None
         now = self.p.clock()
         if not self.claim(txn, push.table_number, now):
             self.wait_for_table(txn, now)
+        if not self.p.transactions.is_current(txn):
+            self.drop_claim(txn, push.table_number, now)
+            raise _Continue
+
+    def drop_claim(self, txn: Transaction, table: int, now: datetime) -> None:
+        """Undo this run's claim of `table` (made at `now`) unless the order, re-read after
+        the claim, owns that table in its current state (then the claim only refreshed it)."""
+        assert txn.push is not None
+        current = self.p.transactions.get(txn.id)
+        if not keeps_table(current.push if current else None, table):
+            self.p.locks.release(
+                txn.location_id, txn.push.provider, table, txn.id, now=now, claimed_at=now
+            )
 
     def wait_for_table(self, txn: Transaction, now: datetime) -> None:
         push = txn.push

@@ -215,6 +215,27 @@ class TransactionRepository:
         items = [Transaction.from_document(doc) for doc in cursor]
         return Page(items, self._collection.count_documents(query))
 
+    def is_current(self, txn: Transaction) -> bool:
+        """Whether the push is still at the (status, version) `txn` was read with."""
+        push = txn.push
+        assert push is not None
+        prefix = f"external_data.{push.provider}"
+        found = self._collection.find_one(
+            {
+                "_id": ObjectId(txn.id),
+                f"{prefix}.status": push.status.value,
+                f"{prefix}.version": push.version,
+            },
+            {"_id": 1},
+        )
+        return found is not None
+
+    def push_statuses(self, transaction_ids: list[str]) -> dict[str, str | None]:
+        """Transaction id -> its push status (`pos_status`); absent ids do not exist."""
+        oids = [oid for oid in map(object_id, transaction_ids) if oid is not None]
+        cursor = self._collection.find({"_id": {"$in": oids}}, {"pos_status": 1})
+        return {str(doc["_id"]): doc.get("pos_status") for doc in cursor}
+
     def stalled(self, *, due_before: datetime, limit: int) -> list[tuple[str, datetime]]:
         """(id, pos_due_at) of in-flight pushes that should have advanced before `due_before`."""
         cursor = self._collection.find(

@@ -19,7 +19,7 @@ from locations.repository import Location
 from orders.pricing import LineRequest, MenuPricer
 from orders.push import OrderPusher
 from orders.repository import Transaction, TransactionRepository
-from orders.states import PushStatus
+from orders.states import ENDED, PushStatus
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ NO_INTEGRATION = (
     "the order was not sent to a register."
 )
 STALLED_BATCH = 500
+LOCK_SWEEP_BATCH = 1000
 
 
 class PaymentMismatchError(ValueError):
@@ -217,7 +218,38 @@ def resume_stalled_pushes(pusher: OrderPusher | None = None) -> int:
             count += requeue_orders(integration_id, pusher)
     if count:
         logger.warning("Resumed %d stalled order push(es)", count)
+    release_ended_orders_locks(pusher)
     return count
+
+
+def release_ended_orders_locks(pusher: OrderPusher | None = None) -> int:
+    """Free table locks still held by orders that ended (paid or failed) or no longer exist.
+
+    An order releases its table right after its last transition; a worker killed between
+    the two would leave the table locked until the lock expires. Each release is
+    conditional on the claim that was read, so a newer claim (a failed order retried
+    meanwhile) is never freed.
+    """
+    pusher = pusher or OrderPusher()
+    locks = pusher.locks.owned(limit=LOCK_SWEEP_BATCH)
+    statuses = pusher.transactions.push_statuses([lock.owner for lock in locks if lock.owner])
+    released = 0
+    for lock in locks:
+        assert lock.owner is not None
+        status = statuses.get(lock.owner)
+        if lock.owner in statuses and status not in ENDED:
+            continue
+        released += pusher.locks.release(
+            lock.location_id,
+            lock.provider,
+            lock.table_number,
+            lock.owner,
+            now=pusher.clock(),
+            claimed_at=lock.claimed_at,
+        )
+    if released:
+        logger.warning("Released %d table lock(s) still held by ended orders", released)
+    return released
 
 
 def disconnected_integration_ids(integrations: IntegrationRepository | None = None) -> list[str]:

@@ -40,6 +40,10 @@ LEASED: frozenset[PushStatus] = frozenset({S.SENDING, S.PAYING})
 HOLDS_TABLE: frozenset[PushStatus] = frozenset(
     {S.TABLE_ASSIGNED, S.SENDING, S.ORDER_SENT, S.BILL_CHECKED, S.PAYING}
 )
+# States whose order keeps its table lock: need_requeue resumes on the same table.
+KEEPS_TABLE: frozenset[PushStatus] = HOLDS_TABLE | {S.NEED_REQUEUE}
+# States an order ended in: its table lock is released (retry-pos re-claims a failed one's).
+ENDED: frozenset[PushStatus] = frozenset({S.PAID, S.FAILED})
 _STOPPED = {S.FAILED, S.NEED_REQUEUE}
 
 TRANSITIONS: dict[PushStatus, frozenset[PushStatus]] = {

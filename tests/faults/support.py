@@ -5,8 +5,8 @@ Invariants (docs/faults.md), asserted, never printed:
 - `assert_orders_settled`: every paid order is paid exactly once on the register, or it
   visibly failed (`failed` / `need_requeue` with an `errMessage`) and the register took no
   payment for it; no register bill mixes two orders.
-- `assert_no_table_lock_held`: no table lock is left held by an order that is no longer in
-  flight, none past its timeout, and no table was ever granted to two owners at once.
+- `assert_no_table_lock_held`: no table lock is left held by an order that ended (paid or
+  failed), none past its timeout, and no table was ever granted to two owners at once.
 - menus: `tests.menus.support.dump_menu` before and after: fully old (equal bytes) or fully
   new (`assert_menu_is_current`: a re-import finds nothing to change).
 - `assert_no_secrets`: the register's signature key and encryption token appear in no
@@ -41,7 +41,7 @@ from orders import services
 from orders.locks import TableLockRepository
 from orders.pricing import LineRequest
 from orders.repository import TransactionRepository
-from orders.states import IN_FLIGHT
+from orders.states import ENDED
 from tests.e2e_support import ROOT, wait_for
 from tests.menus.support import dump_menu
 from tests.orders.conftest import Menu
@@ -137,10 +137,9 @@ def assert_no_table_lock_held(
     *,
     ttl: timedelta,
     now: datetime | None = None,
-    only_in_flight: bool = True,
 ) -> None:
-    """Every held lock times out within `ttl`; none was ever granted to two owners at once;
-    with `only_in_flight`, no settled order still holds one."""
+    """An order that ended (paid or failed) holds no lock; every held lock times out within
+    `ttl`; no table was ever granted to two owners at once."""
     now = now or datetime.now(UTC)
     repo = TransactionRepository()
     for lock in TableLockRepository().for_location(location_id, provider):
@@ -148,8 +147,7 @@ def assert_no_table_lock_held(
             assert lock.expires_at is not None and lock.expires_at <= now + ttl, lock
             owner = repo.get(lock.owner)
             assert owner is not None and owner.push is not None, lock
-            if only_in_flight:
-                assert owner.push.status in IN_FLIGHT, (owner.push.status, lock)
+            assert owner.push.status not in ENDED, (owner.push.status, lock)
         holder = None
         for event in lock.events:
             if event["event"] == "claim":

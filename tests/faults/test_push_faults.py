@@ -102,9 +102,7 @@ def check_invariants(
 ) -> None:
     statuses = assert_orders_settled(sim, ids)
     assert statuses["paid"] == len(ids), statuses
-    # A duplicate task may re-lock a paid order's table until the lock times out
-    # (test_push_races.py, xfail): here only the timeout and exclusivity are checked.
-    assert_no_table_lock_held(location.id, PROVIDER, ttl=LOCK_TTL, only_in_flight=False)
+    assert_no_table_lock_held(location.id, PROVIDER, ttl=LOCK_TTL)
     assert_no_secrets(sim, logs(stack), captured.text, *extra_logs)
 
 

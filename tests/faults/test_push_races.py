@@ -13,40 +13,17 @@ from kassanet.testing import SimulatorHandle
 from locations.repository import Location
 from orders.locks import TableLockRepository
 from orders.push import OrderPusher
-from orders.repository import Transaction, TransactionRepository
+from orders.repository import TransactionRepository
 from orders.states import IN_FLIGHT, PushStatus
 from tests.faults.support import assert_no_table_lock_held
 from tests.orders.conftest import PROVIDER, Clock, Menu
-from tests.orders.helpers import paid_order
+from tests.orders.helpers import StaleOnce, paid_order
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db]
 S = PushStatus
 UP_TO_BILL_CHECK = frozenset({S.QUEUED, S.TABLE_ASSIGNED, S.SENDING, S.ORDER_SENT})
 
 
-class StaleOnce(TransactionRepository):
-    """Answers the first read with a snapshot taken earlier (what a duplicate task saw)."""
-
-    def __init__(self, snapshot: Transaction) -> None:
-        super().__init__()
-        self._snapshot: Transaction | None = snapshot
-
-    def get(self, transaction_id: str) -> Transaction | None:
-        snapshot, self._snapshot = self._snapshot, None
-        return snapshot or super().get(transaction_id)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "orders/push.py: _Run.step() re-claims the table (hold_table) BEFORE its transition "
-        "checks the version, so a duplicate task holding a stale BILL_CHECKED/PAYING snapshot "
-        "re-locks the table after the winner paid and released it; the lock then stays with a "
-        "paid order until ORDER_TABLE_LOCK_SECONDS (5 min) and blocks that table (a table_qr "
-        "order for it waits). Fix: release the lock when the re-read push no longer holds a "
-        "table (PAID/FAILED/NEED_REQUEUE), or claim conditionally on the push's version."
-    ),
-)
 def test_a_duplicate_task_that_read_the_order_before_it_was_paid_leaves_no_lock(
     location: Location,
     integration: Any,

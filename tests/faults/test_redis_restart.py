@@ -80,8 +80,6 @@ def test_redis_restarted_during_pushes_loses_no_order_and_pays_each_once(
         wait_settled(ids, timeout=90, allowed=("paid",), logs=stack.logs())
         statuses = assert_orders_settled(sim, ids)
         assert statuses["paid"] == len(ids)
-        assert_no_table_lock_held(
-            location.id, PROVIDER, ttl=timedelta(minutes=5), only_in_flight=False
-        )
+        assert_no_table_lock_held(location.id, PROVIDER, ttl=timedelta(minutes=5))
         logs = "\n".join(p.log() for p in [*stack.workers, *([stack.beat] if stack.beat else [])])
         assert_no_secrets(sim, logs, captured.text)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from tests.e2e_support import ROOT, _producer_prefix, wait_for
 
+QUEUES: tuple[tuple[str, int], ...] = (("default", 3), ("payments-medium", 2))
+
 
 class Process:
     def __init__(self, name: str, command: Sequence[str], env: dict[str, str]) -> None:
@@ -88,9 +90,7 @@ class CeleryStack:
     def _celery(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "celery", "-A", "upvendo", *args]
 
-    def start_workers(
-        self, queues: Sequence[tuple[str, int]] = (("default", 3), ("payments-medium", 2))
-    ) -> None:
+    def start_workers(self, queues: Sequence[tuple[str, int]] = QUEUES) -> None:
         """One worker per (queue, concurrency)."""
         for queue, concurrency in queues:
             worker = Process(
@@ -156,13 +156,17 @@ class CeleryStack:
 
 
 @contextlib.contextmanager
-def celery_stack(env: dict[str, str]) -> Iterator[CeleryStack]:
+def celery_stack(
+    env: dict[str, str], queues: Sequence[tuple[str, int]] = QUEUES
+) -> Iterator[CeleryStack]:
+    """Beat (schedules written by `ensure_schedules`) and one worker per (queue, concurrency),
+    with this process's Celery producer on their broker prefix."""
     with tempfile.TemporaryDirectory(prefix="orders-beat-") as tmp:
         stack = CeleryStack(env, beat_db=Path(tmp) / "beat.sqlite3")
         try:
             with _producer_prefix(stack.broker_prefix):
                 stack.start_beat()
-                stack.start_workers()
+                stack.start_workers(queues)
                 yield stack
         finally:
             stack.stop()

@@ -46,3 +46,16 @@ def paid_order(
     )
     assert confirmed is not None
     return confirmed
+
+
+class StaleOnce(TransactionRepository):
+    """Answers the first read with a snapshot taken earlier: what a duplicate task (beat's
+    stall resumption, a redelivery) read just before another worker moved the push on."""
+
+    def __init__(self, snapshot: Transaction) -> None:
+        super().__init__()
+        self._snapshot: Transaction | None = snapshot
+
+    def get(self, transaction_id: str) -> Transaction | None:
+        snapshot, self._snapshot = self._snapshot, None
+        return snapshot or super().get(transaction_id)

@@ -96,3 +96,18 @@ def test_of_many_concurrent_claims_exactly_one_wins(indexed_db: Database[Any]) -
     winners = [owner for owner, won in results.items() if won]
     assert len(winners) == 1
     assert locks.get("L1", "hendrickx", 7).owner == winners[0]  # type: ignore[union-attr]
+
+
+def test_undoing_one_claim_leaves_a_newer_claim_of_the_same_order(
+    indexed_db: Database[Any],
+) -> None:
+    locks = TableLockRepository()
+    later = NOW + timedelta(minutes=1)
+    locks.claim("L1", "hendrickx", 3, "order-a", now=NOW, ttl=TTL)
+    locks.claim("L1", "hendrickx", 3, "order-a", now=later, ttl=TTL)
+
+    assert locks.release("L1", "hendrickx", 3, "order-a", now=later, claimed_at=NOW) is False
+    assert locks.held("L1", "hendrickx", now=later) == {3: "order-a"}
+
+    assert locks.release("L1", "hendrickx", 3, "order-a", now=later, claimed_at=later) is True
+    assert locks.held("L1", "hendrickx", now=later) == {}
