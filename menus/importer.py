@@ -29,11 +29,11 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from bson import ObjectId
 from django.conf import settings
 from pymongo.client_session import ClientSession
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
 
 import kassanet
 from integrations.events import emit_reload_menu
-from integrations.repository import SYNC_ERROR, SYNC_IN_PROGRESS, SYNC_SUCCESS, Integration
+from integrations.repository import SYNC_ERROR, SYNC_SUCCESS, Integration
 from menus.diff import (
     EntityPlan,
     PlanContext,
@@ -61,6 +61,7 @@ from menus.repository import (
     ImportRunRepository,
     InventoryRepository,
     ItemRepository,
+    MenuImportStatusRepository,
     MenuRepository,
     ModifierGroupRepository,
 )
@@ -122,12 +123,48 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, PyMongoError) and error.has_error_label("TransientTransactionError")
 
 
+MAX_REASON = 300  # characters of a failure's reason in the message users see
+
+
+def _database_reason(error: OperationFailure) -> str:
+    """The server's own words: the first write error's errmsg, else the top-level errmsg.
+
+    ``str()`` of a BulkWriteError holds the whole server reply (every upserted id ...).
+    """
+    details = error.details or {}
+    for key in ("writeErrors", "writeConcernErrors"):
+        errors = details.get(key) or []
+        if errors and errors[0].get("errmsg"):
+            return f"the database refused a write: {errors[0]['errmsg']}"
+    errmsg = details.get("errmsg")
+    return f"database error: {errmsg}" if errmsg else f"database error {type(error).__name__}"
+
+
 def describe(error: BaseException) -> str:
+    """A short reason for the sync status message (at most MAX_REASON characters)."""
     if isinstance(error, SoftTimeLimitExceeded):
-        return "the stage took longer than its time limit"
+        reason = "the stage took longer than its time limit"
+    elif isinstance(error, kassanet.KassanetError):
+        reason = error.message
+    elif isinstance(error, OperationFailure):
+        reason = _database_reason(error)
+    else:
+        reason = f"{type(error).__name__}: {error}"
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
+
+
+def error_details(error: BaseException) -> dict[str, Any]:
+    """What the sync status' ``details.error`` says about a failure: its type and code."""
+    details: dict[str, Any] = {"type": type(error).__name__}
+    if isinstance(error, BulkWriteError):
+        write_errors = error.details.get("writeErrors") or []
+        details["write_errors"] = len(write_errors)
+        details["code"] = write_errors[0].get("code") if write_errors else error.code
+    elif isinstance(error, PyMongoError | kassanet.KassanetError):
+        details["code"] = getattr(error, "code", None)
     if isinstance(error, kassanet.KassanetError):
-        return error.message
-    return f"{type(error).__name__}: {error}"
+        details["status_code"] = error.status_code
+    return details
 
 
 def empty_report() -> dict[str, dict[str, int]]:
@@ -150,6 +187,7 @@ class MenuImporter:
         self.service = service
         self.provider = service.provider
         self.integrations = service.integrations
+        self.status = MenuImportStatusRepository(locations=service.locations)
         self.runs = runs or ImportRunRepository()
         self.clock = clock
         self.categories = CategoryRepository()
@@ -177,6 +215,7 @@ class MenuImporter:
                 f"A {self.service.display_name} menu import is already in progress for this "
                 "location; wait for it to finish."
             )
+        self.integrations.update_sync_status(integration.id, run_id, resumes=0)  # generation 0
         self.integrations.append_log(
             integration.id, "info", LOG_EVENT, "Menu import started.", run_id=run_id
         )
@@ -217,22 +256,36 @@ class MenuImporter:
     # -- one stage --------------------------------------------------------------------------
 
     def run_stage(
-        self, stage: str, integration: Integration, run_id: str, *, final_attempt: bool
+        self,
+        stage: str,
+        integration: Integration,
+        run_id: str,
+        *,
+        final_attempt: bool,
+        resumes: int = 0,
     ) -> bool:
-        """Run ``stage`` of ``run_id``; True when the next stage should follow.
+        """Run ``stage`` of ``run_id`` (generation ``resumes``); True when the next stage
+        should follow.
 
         A stage of a run that no longer owns the sync status (finished, failed, superseded)
-        does nothing. A transient failure raises :class:`RetryStage` unless this is the
-        final attempt; any other failure is recorded (``sync_status`` error, the previous
-        menu untouched). Unexpected exceptions are re-raised after being recorded.
+        or of a chain that a resumption replaced does nothing. A transient failure raises
+        :class:`RetryStage` unless this is the final attempt; any other failure is recorded
+        (``sync_status`` error, the previous menu untouched). Unexpected exceptions are
+        re-raised after being recorded.
         """
-        status = integration.sync_status
-        if status.get("run_id") != run_id or status.get("status") != SYNC_IN_PROGRESS:
-            logger.info("Menu import %s is no longer in progress; %s stage skipped", run_id, stage)
-            return False
-        if not self.integrations.update_sync_status(
-            integration.id, run_id, stage=stage, message=f"Importing: {stage.replace('_', ' ')}."
+        if not self.status.start_stage(
+            integration.id,
+            run_id,
+            resumes,
+            stage=stage,
+            message=f"Importing: {stage.replace('_', ' ')}.",
         ):
+            logger.info(
+                "Menu import %s (generation %d) is no longer in progress; %s stage skipped",
+                run_id,
+                resumes,
+                stage,
+            )
             return False
         started = time.monotonic()
         try:
@@ -247,8 +300,7 @@ class MenuImporter:
                     run_id=run_id,
                 )
                 raise RetryStage(describe(error)) from error
-            unreachable = isinstance(error, kassanet.TransportError)
-            self.fail(integration, run_id, stage, describe(error), unreachable=unreachable)
+            self.fail(integration, run_id, stage, describe(error), error=error)
             expected = isinstance(
                 error, kassanet.KassanetError | PyMongoError | SoftTimeLimitExceeded
             )
@@ -267,13 +319,19 @@ class MenuImporter:
         stage: str,
         reason: str,
         *,
-        unreachable: bool = False,
+        error: BaseException | None = None,
     ) -> None:
         message = redact(
             f"Menu import failed at the {stage.replace('_', ' ')} stage: {reason}. "
             "The previous menu is unchanged."
         )
-        details = {"run_id": run_id, "stage": stage, "unreachable": unreachable}
+        details: dict[str, Any] = {
+            "run_id": run_id,
+            "stage": stage,
+            "unreachable": isinstance(error, kassanet.TransportError),
+        }
+        if error is not None:
+            details["error"] = error_details(error)
         self.integrations.finish_sync(integration.id, run_id, SYNC_ERROR, message, details)
         self.integrations.append_log(
             integration.id, "error", LOG_EVENT, message, run_id=run_id, stage=stage
@@ -405,11 +463,39 @@ class MenuImporter:
         self._progress(integration, run_id, state, "modifier_groups", "items")
         return items.counts()
 
+    def give_up(self, integration: Integration, run_id: str, stage: str, stalls: int) -> None:
+        """End a run that stopped making progress ``stalls`` times (ResumeStalledMenuImportsJob).
+
+        A run whose transaction already committed only missed its bookkeeping: it succeeds.
+        """
+        state = self.runs.state(run_id)
+        if state is not None and state.get("applied"):
+            self._finish(integration, run_id, state["details"])
+            return
+        self.fail(
+            integration,
+            run_id,
+            stage,
+            f"it stopped without finishing {stalls} times (its worker was lost), so it was "
+            "given up",
+        )
+
     def _stage_display_groups(self, integration: Integration, run_id: str) -> dict[str, Any]:
         state = self._state(run_id)
         if not state.get("applied"):  # else: committed by an earlier attempt of this stage
             state["details"] = self._plan_and_apply(integration, run_id, state)
         details: dict[str, Any] = state["details"]
+        self._finish(integration, run_id, details)
+        return details
+
+    def _finish(self, integration: Integration, run_id: str, details: dict[str, Any]) -> None:
+        """The bookkeeping after the commit (repeatable): the integration's tables, ReloadMenu,
+        the sync status, the staging area."""
+        self.integrations.update_settings(
+            integration.id,
+            tables=[number for number, _ in self.runs.load(run_id, TABLES)],
+            table_section_id=details["tables"]["section_id"],
+        )
         items = details["report"]["items"]
         message = (
             f"Menu imported: {items['created']} items created, {items['updated']} updated, "
@@ -420,7 +506,6 @@ class MenuImporter:
         self.integrations.finish_sync(integration.id, run_id, SYNC_SUCCESS, message, details)
         self.integrations.append_log(integration.id, "info", LOG_EVENT, message, run_id=run_id)
         self.runs.delete(run_id)
-        return details
 
     def _plan_and_apply(
         self, integration: Integration, run_id: str, state: dict[str, Any]
@@ -481,6 +566,12 @@ class MenuImporter:
         plans = {entity: self.runs.load(run_id, plan_kind(entity)) for entity in ENTITIES}
 
         def write(session: ClientSession) -> dict[str, Any]:
+            committed = self.runs.state(run_id, session)
+            if committed is not None and committed.get("applied"):
+                # A duplicate of this stage committed first (this callback is retried after
+                # its write conflict): apply nothing, report what it applied.
+                done: dict[str, Any] = committed["details"]
+                return done
             for entity, ops in plans.items():
                 self._repositories[entity].apply(ops, location_id, self.provider, session)
             result = sync_table_section(
@@ -496,9 +587,4 @@ class MenuImporter:
 
         with get_client().start_session() as session:
             applied: dict[str, Any] = session.with_transaction(write)
-        self.integrations.update_settings(
-            integration.id,
-            tables=[number for number, _ in tables],
-            table_section_id=applied["tables"]["section_id"],
-        )
         return applied

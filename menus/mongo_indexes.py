@@ -75,3 +75,14 @@ register_indexes(
         IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl", expireAfterSeconds=0),
     ],
 )
+register_indexes(
+    "integrations",
+    [
+        # ResumeStalledMenuImportsJob: the in-progress imports by last progress (a handful).
+        IndexModel(
+            [("sync_status.updated_at", ASCENDING)],
+            name="menu_import_in_progress_updated_at",
+            partialFilterExpression={"sync_status.status": "in_progress"},
+        )
+    ],
+)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
 
+from integrations.repository import SYNC_IN_PROGRESS, IntegrationRepository
 from locations.repository import object_id
 from menus.diff import LOCAL_FIELDS
 from upvendo.mongo import get_db
@@ -34,9 +36,11 @@ __all__ = [
     "ImportedRecordRepository",
     "InventoryRepository",
     "ItemRepository",
+    "MenuImportStatusRepository",
     "MenuRepository",
     "ModifierGroupRepository",
     "Page",
+    "StalledImport",
 ]
 
 WRITE_BATCH = 1000
@@ -223,8 +227,8 @@ class ImportRunRepository:
             upsert=True,
         )
 
-    def state(self, run_id: str) -> dict[str, Any] | None:
-        return self.collection.find_one({"_id": run_id})
+    def state(self, run_id: str, session: ClientSession | None = None) -> dict[str, Any] | None:
+        return self.collection.find_one({"_id": run_id}, session=session)
 
     def update_state(
         self, run_id: str, session: ClientSession | None = None, **fields: Any
@@ -273,3 +277,87 @@ class ImportRunRepository:
 
     def delete(self, run_id: str) -> None:
         self.collection.delete_many({"$or": [{"_id": run_id}, {"run_id": run_id}]})
+
+
+@dataclass(frozen=True)
+class StalledImport:
+    """An in-progress import whose progress (``sync_status.updated_at``) is old."""
+
+    integration_id: str
+    provider: str
+    run_id: str
+    stage: str | None
+    resumes: int
+    updated_at: datetime
+
+
+def _resumes_filter(resumes: int) -> dict[str, Any]:
+    # A run claimed before resumption existed has no counter: it is generation 0.
+    return {"sync_status.resumes": {"$in": [0, None]} if resumes == 0 else resumes}
+
+
+class MenuImportStatusRepository(IntegrationRepository):
+    """The integrations' ``sync_status`` as the menu import's stages and resumption use it.
+
+    ``sync_status.resumes`` is the run's generation: 0 when claimed, +1 on each resumption.
+    Every chain carries the generation it was enqueued with, and a stage only starts while
+    its generation is current, so a stage of a superseded chain (a redelivery of the killed
+    worker's message, a message queued before the resumption) does nothing.
+    """
+
+    def start_stage(self, integration_id: str, run_id: str, resumes: int, **fields: Any) -> bool:
+        """``$set`` of ``sync_status.<field>`` if ``run_id`` in generation ``resumes`` is live."""
+        result = self._collection.update_one(
+            {
+                "_id": object_id(integration_id),
+                "sync_status.run_id": run_id,
+                "sync_status.status": SYNC_IN_PROGRESS,
+                **_resumes_filter(resumes),
+            },
+            {
+                "$set": {
+                    **{f"sync_status.{name}": value for name, value in fields.items()},
+                    "sync_status.updated_at": datetime.now(UTC),
+                }
+            },
+        )
+        return result.matched_count == 1
+
+    def stalled_imports(self, *, before: datetime, limit: int) -> list[StalledImport]:
+        """In-progress imports without progress since ``before``, the oldest first."""
+        cursor = self._collection.find(
+            {"sync_status.status": SYNC_IN_PROGRESS, "sync_status.updated_at": {"$lt": before}},
+            {"provider": 1, "sync_status": 1},
+        )
+        return [
+            StalledImport(
+                integration_id=str(doc["_id"]),
+                provider=doc["provider"],
+                run_id=doc["sync_status"]["run_id"],
+                stage=doc["sync_status"].get("stage"),
+                resumes=doc["sync_status"].get("resumes") or 0,
+                updated_at=doc["sync_status"]["updated_at"],
+            )
+            for doc in cursor.sort("sync_status.updated_at", 1).limit(limit)
+        ]
+
+    def claim_resumption(self, stalled: StalledImport, *, now: datetime, message: str) -> bool:
+        """Move the run to generation ``resumes + 1``, only if nobody moved it since it was
+        seen stalled (of several resumers, exactly one wins)."""
+        result = self._collection.update_one(
+            {
+                "_id": object_id(stalled.integration_id),
+                "sync_status.run_id": stalled.run_id,
+                "sync_status.status": SYNC_IN_PROGRESS,
+                "sync_status.updated_at": stalled.updated_at,
+                **_resumes_filter(stalled.resumes),
+            },
+            {
+                "$set": {
+                    "sync_status.resumes": stalled.resumes + 1,
+                    "sync_status.message": message,
+                    "sync_status.updated_at": now,
+                }
+            },
+        )
+        return result.modified_count == 1

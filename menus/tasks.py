@@ -1,10 +1,13 @@
-"""The menu import's Celery chain, on the `menu-import` queue.
+"""The menu import's Celery chain, on the `menu-import` queue, and its resumption.
 
 `ImportKassanetMenuJob` -> `ImportKassanetCategoriesJob` -> `ImportKassanetProductsJob` ->
-`ImportKassanetDisplayGroupsJob`. Each task takes ids, loads the integration and calls the
-provider's service (menus/importer.py holds the logic). A transient failure is retried (3
-attempts in all, 30 s apart); anything else is recorded in the integration's sync status by
-the importer and stops the chain.
+`ImportKassanetDisplayGroupsJob`. Each task takes ids (and the run's generation), loads the
+integration and runs its stage (menus/importer.py holds the logic). A transient failure is
+retried (3 attempts in all, 30 s apart); anything else is recorded in the integration's sync
+status by the importer and stops the chain.
+
+`ResumeStalledMenuImportsJob` (beat, every MENU_IMPORT_RESUME_SECONDS, menus/schedules.py)
+re-enqueues an import whose worker was lost (menus/resumption.py).
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ from menus.importer import (
     STAGE_DISPLAY_GROUPS,
     STAGE_MENU,
     STAGE_PRODUCTS,
+    STAGES,
+    MenuImporter,
     RetryStage,
 )
+from menus.resumption import ImportResumer
 from upvendo.celery import QUEUE_MENU_IMPORT
 
 STAGE_OPTIONS: dict[str, Any] = {
@@ -36,49 +42,78 @@ STAGE_OPTIONS: dict[str, Any] = {
 }
 
 
-def run_stage(task: Task, stage: str, integration_id: str, run_id: str) -> None:
+def run_stage(task: Task, stage: str, integration_id: str, run_id: str, resumes: int) -> None:
     integration = IntegrationRepository().get_by_id(integration_id)
     if integration is None:
         raise Ignore()  # disconnected meanwhile: nothing left to import into
     final_attempt = task.request.retries >= (task.max_retries or 0)
+    importer = MenuImporter(get_service(integration.provider))
     try:
-        proceed = get_service(integration.provider).import_menu_stage(
-            stage, integration, run_id, final_attempt=final_attempt
+        proceed = importer.run_stage(
+            stage, integration, run_id, final_attempt=final_attempt, resumes=resumes
         )
     except RetryStage as error:
         raise task.retry(exc=error, countdown=settings.MENU_IMPORT_RETRY_DELAY) from error
     if not proceed:
-        raise Ignore()  # stops the chain: the run failed or is no longer current
+        raise Ignore()  # stops the chain: the run failed, ended or was resumed elsewhere
 
 
+# `resumes` (the run's generation) defaults to 0 for messages sent before it existed.
 @shared_task(name="ImportKassanetMenuJob", **STAGE_OPTIONS)
-def import_kassanet_menu_job(self: Task, integration_id: str, run_id: str) -> None:
-    run_stage(self, STAGE_MENU, integration_id, run_id)
+def import_kassanet_menu_job(
+    self: Task, integration_id: str, run_id: str, resumes: int = 0
+) -> None:
+    run_stage(self, STAGE_MENU, integration_id, run_id, resumes)
 
 
 @shared_task(name="ImportKassanetCategoriesJob", **STAGE_OPTIONS)
-def import_kassanet_categories_job(self: Task, integration_id: str, run_id: str) -> None:
-    run_stage(self, STAGE_CATEGORIES, integration_id, run_id)
+def import_kassanet_categories_job(
+    self: Task, integration_id: str, run_id: str, resumes: int = 0
+) -> None:
+    run_stage(self, STAGE_CATEGORIES, integration_id, run_id, resumes)
 
 
 @shared_task(name="ImportKassanetProductsJob", **STAGE_OPTIONS)
-def import_kassanet_products_job(self: Task, integration_id: str, run_id: str) -> None:
-    run_stage(self, STAGE_PRODUCTS, integration_id, run_id)
+def import_kassanet_products_job(
+    self: Task, integration_id: str, run_id: str, resumes: int = 0
+) -> None:
+    run_stage(self, STAGE_PRODUCTS, integration_id, run_id, resumes)
 
 
 @shared_task(name="ImportKassanetDisplayGroupsJob", **STAGE_OPTIONS)
-def import_kassanet_display_groups_job(self: Task, integration_id: str, run_id: str) -> None:
-    run_stage(self, STAGE_DISPLAY_GROUPS, integration_id, run_id)
+def import_kassanet_display_groups_job(
+    self: Task, integration_id: str, run_id: str, resumes: int = 0
+) -> None:
+    run_stage(self, STAGE_DISPLAY_GROUPS, integration_id, run_id, resumes)
 
 
-def enqueue_menu_import(integration_id: str, run_id: str) -> None:
-    """Send the chain; call it only after the claim of ``run_id`` is written."""
-    stages = (
-        import_kassanet_menu_job,
-        import_kassanet_categories_job,
-        import_kassanet_products_job,
-        import_kassanet_display_groups_job,
+_STAGE_TASKS = dict(
+    zip(
+        STAGES,
+        (
+            import_kassanet_menu_job,
+            import_kassanet_categories_job,
+            import_kassanet_products_job,
+            import_kassanet_display_groups_job,
+        ),
+        strict=True,
     )
+)
+
+
+def enqueue_menu_import(
+    integration_id: str, run_id: str, *, from_stage: str = STAGE_MENU, resumes: int = 0
+) -> None:
+    """Send the chain from ``from_stage``; call it only after the claim (or the resumption)
+    of ``run_id`` is written. A new run's messages are ``(integration_id, run_id)``, as
+    before generations existed (workers of the previous release still take them)."""
+    args = (integration_id, run_id, resumes) if resumes else (integration_id, run_id)
+    stages = STAGES[STAGES.index(from_stage) :]
     chain(
-        task.si(integration_id, run_id).set(queue=QUEUE_MENU_IMPORT) for task in stages
+        _STAGE_TASKS[stage].si(*args).set(queue=QUEUE_MENU_IMPORT) for stage in stages
     ).apply_async()
+
+
+@shared_task(name="ResumeStalledMenuImportsJob")
+def resume_stalled_menu_imports_job() -> int:
+    return ImportResumer(enqueue_menu_import).run()

@@ -205,6 +205,20 @@ PAGER_NAME_PATTERNS = env.list(
 MENU_IMPORT_TIME_LIMIT = env.int("MENU_IMPORT_TIME_LIMIT", default=300)
 MENU_IMPORT_SOFT_TIME_LIMIT = env.int("MENU_IMPORT_SOFT_TIME_LIMIT", default=280)
 MENU_IMPORT_RETRY_DELAY = env.int("MENU_IMPORT_RETRY_DELAY", default=30)
+# ResumeStalledMenuImportsJob runs every MENU_IMPORT_RESUME_SECONDS and re-enqueues an import
+# whose progress is older than MENU_IMPORT_STALL_SECONDS (its worker was lost), at most
+# MENU_IMPORT_MAX_RESUMES times. The stall threshold must exceed a stage's hard time limit,
+# so a stage that is still running is never resumed (run twice at once).
+MENU_IMPORT_RESUME_SECONDS = env.int("MENU_IMPORT_RESUME_SECONDS", default=60)
+MENU_IMPORT_STALL_SECONDS = env.int(
+    "MENU_IMPORT_STALL_SECONDS", default=MENU_IMPORT_TIME_LIMIT + 60
+)
+MENU_IMPORT_MAX_RESUMES = env.int("MENU_IMPORT_MAX_RESUMES", default=3)
+if MENU_IMPORT_STALL_SECONDS <= MENU_IMPORT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "MENU_IMPORT_STALL_SECONDS must be greater than MENU_IMPORT_TIME_LIMIT "
+        f"({MENU_IMPORT_STALL_SECONDS} <= {MENU_IMPORT_TIME_LIMIT})."
+    )
 # Where a table's QR code points; {location_id} and {table_number} are filled in.
 TABLE_ORDERING_URL = env.str(
     "TABLE_ORDERING_URL",

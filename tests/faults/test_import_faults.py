@@ -1,7 +1,8 @@
 """Fault injection on the menu import: a slow, erroring, offline or clock-skewed register, a
 worker SIGKILLed mid-import, and MongoDB itself killed and restarted mid-import. A real
-menu-import worker (restartable on its broker prefix, visibility timeout 5 s so a killed
-worker's stage is redelivered), the simulator over HTTP; stage retries 1 s apart.
+menu-import worker (restartable on its broker prefix), the simulator over HTTP; stage
+retries 1 s apart. The SIGKILL scenario has its own workers and beat, with an import's
+stall threshold compressed to 5 s (stage time limit 4 s) and resumption every second.
 
 Invariant after each: the import finished (success or error with its reason) and the menu
 is fully old (same bytes) or fully new (a re-import changes nothing); no secret in any log.
@@ -45,6 +46,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.django_db(transac
 DB_NAME = f"test_faults_import_{uuid.uuid4().hex[:8]}"
 REDIS_PREFIX = f"test:faults-import-{uuid.uuid4().hex[:8]}:"
 QUEUES = (("menu-import", 1),)
+RESUMING_QUEUES = (("menu-import", 1), ("default", 1))  # beat's jobs run on `default`
 PRODUCTS = 300
 WORKER_SETTINGS = {
     "MONGODB_DB": DB_NAME,
@@ -54,23 +56,36 @@ WORKER_SETTINGS = {
     "CELERY_VISIBILITY_TIMEOUT": "5",
     "MONGODB_TIMEOUT_MS": "2000",
 }
+RESUMING_SETTINGS = {
+    **WORKER_SETTINGS,
+    "CELERY_VISIBILITY_TIMEOUT": "3600",  # no redelivery: only the resumption can finish it
+    "MENU_IMPORT_TIME_LIMIT": "4",
+    "MENU_IMPORT_SOFT_TIME_LIMIT": "3",
+    "MENU_IMPORT_STALL_SECONDS": "5",
+    "MENU_IMPORT_RESUME_SECONDS": "1",
+}
 
 
 @contextlib.contextmanager
-def menu_workers(env: dict[str, str]) -> Iterator[CeleryStack]:
-    """A menu-import worker that can be killed and started again on the same broker prefix."""
+def menu_workers(
+    env: dict[str, str], queues: tuple[tuple[str, int], ...] = QUEUES, *, beat: bool = False
+) -> Iterator[CeleryStack]:
+    """Workers (and beat) that can be killed and started again on the same broker prefix."""
     with tempfile.TemporaryDirectory(prefix="faults-import-") as tmp:
-        stack = CeleryStack(env, beat_db=Path(tmp) / "unused.sqlite3")
+        stack = CeleryStack(env, beat_db=Path(tmp) / "beat.sqlite3")
         try:
             with _producer_prefix(stack.broker_prefix):
-                stack.start_workers(QUEUES)
+                if beat:
+                    stack.start_beat()
+                stack.start_workers(queues)
                 yield stack
         finally:
             stack.stop()
 
 
 def worker_logs(stack: CeleryStack) -> str:
-    return "\n".join(worker.log() for worker in stack.workers)
+    processes = [*stack.workers, *([stack.beat] if stack.beat else [])]
+    return "\n".join(process.log() for process in processes)
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +126,16 @@ def imported(
     assert status["status"] == "success", status["message"]
     sim.regenerate(products=PRODUCTS, seed=2, tables=5)
     yield integration, dump_menu(get_db(), location.id)
+
+
+def wait_for_register_read(sim: SimulatorHandle, counted: int) -> None:
+    """Until the menu stage has called GetAllProducts (more than ``counted`` times in all)."""
+    wait_for(
+        lambda: sim.counters().get("GetAllProducts", 0) > counted,
+        timeout=30,
+        interval=0.02,
+        what="the menu stage to call the register",
+    )
 
 
 def start_import(integration: Integration) -> str:
@@ -202,31 +227,38 @@ def test_a_register_clock_skewed_beyond_300_s_fails_the_import_with_the_reason(
     assert_no_secrets(sim, worker_logs(stack), captured.text)
 
 
-def test_a_worker_killed_mid_import_leaves_the_previous_menu_whole(
-    imported: Any, mongo_db: Any, sim: SimulatorHandle, stack: CeleryStack, captured: Any
+def test_a_worker_killed_mid_import_is_resumed_by_beat_and_imports_the_new_menu(
+    imported: Any, mongo_db: Any, sim: SimulatorHandle, captured: Any
 ) -> None:
     integration, before = imported
-    sim.set_faults(latency_ms=600)  # the menu stage reads the register for ~2 s
-    counted = sim.counters().get("GetAllProducts", 0)
-    start_import(integration)
-    wait_for(
-        lambda: sim.counters().get("GetAllProducts", 0) > counted,
-        timeout=30,
-        interval=0.02,
-        what="the menu stage to call the register",
-    )
-    killed_logs = worker_logs(stack)
+    with menu_workers(RESUMING_SETTINGS, RESUMING_QUEUES, beat=True) as resuming:
+        sim.set_faults(latency_ms=600)  # the menu stage reads the register for ~2 s
+        counted = sim.counters().get("GetAllProducts", 0)
+        run_id = start_import(integration)
+        wait_for_register_read(sim, counted)
+        killed_logs = worker_logs(resuming)
 
-    stack.kill_workers()  # SIGKILL mid-stage: the stage stays unacknowledged in Redis
-    sim.set_faults(latency_ms=0)
-    stack.start_workers(QUEUES)
+        resuming.kill_workers()  # SIGKILL mid-stage: the stage stays unacknowledged in Redis
+        sim.set_faults(latency_ms=0)
+        resuming.start_workers(RESUMING_QUEUES)
 
-    # Nothing resumes the run before Redis redelivers the stage (visibility timeout, plus
-    # kombu's restore scan every ~100 s) or the claim goes stale (30 min): docs/faults.md.
-    found = IntegrationRepository().get_by_id(integration.id)
-    assert found is not None and found.sync_status["status"] == "in_progress"
-    assert dump_menu(mongo_db, integration.location_id) == before
-    assert_no_secrets(sim, killed_logs, worker_logs(stack), captured.text)
+        # Beat finds the run without progress for 5 s and re-enqueues it from the menu
+        # stage (Redis would redeliver the killed stage only after an hour here).
+        status = wait_sync_finished(integration.id, run_id, timeout=60)
+        logs = worker_logs(resuming)
+
+    assert status["status"] == "success", status["message"]
+    assert (status["run_id"], status["resumes"]) == (run_id, 1)
+    assert assert_menu_old_or_new(mongo_db, integration.id, before, status) == "new"
+    resumed = [
+        entry.message
+        for entry in IntegrationRepository().logs(integration.id)
+        if entry.context.get("run_id") == run_id and entry.level == "warning"
+    ]
+    assert resumed == [
+        "The menu stage stopped making progress (its worker was lost?); resumed (1 of 3)."
+    ]
+    assert_no_secrets(sim, killed_logs, logs, captured.text)
 
 
 @pytest.fixture
@@ -274,12 +306,7 @@ def test_mongodb_restarted_mid_import_leaves_the_menu_old_or_new(
 
     with menu_workers({**WORKER_SETTINGS, "MONGODB_URI": own_mongod.uri}) as workers:
         run_id = start_import(integration)
-        wait_for(
-            lambda: sim.counters().get("GetAllProducts", 0) > counted,
-            timeout=30,
-            interval=0.02,
-            what="the menu stage to call the register",
-        )
+        wait_for_register_read(sim, counted)
         own_mongod.kill(sig)  # the stage's next write finds no database
         own_mongod.start()
         sim.set_faults(latency_ms=0)

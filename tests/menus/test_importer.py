@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +16,7 @@ from pymongo.database import Database
 
 from integrations.repository import Integration, IntegrationRepository
 from integrations.services import get_service
-from kassanet.testing import SimulatorHandle, start_simulator
+from kassanet.testing import SimulatorHandle
 from locations.repository import Location
 from menus.importer import ImportInProgressError
 from tests.menus.support import (
@@ -30,13 +29,6 @@ from tests.menus.support import (
 )
 
 ZERO = {"created": 0, "updated": 0, "deleted": 0}
-
-
-@pytest.fixture
-def sim() -> Iterator[SimulatorHandle]:
-    with start_simulator(products=1, tables=0) as handle:
-        handle.set_catalog(fixture_catalog())
-        yield handle
 
 
 @pytest.fixture
@@ -335,7 +327,11 @@ def test_failure_inside_the_final_transaction_rolls_everything_back(
     status = run_import(integration)
 
     assert status["status"] == "error"
-    assert status["message"].startswith("Menu import failed at the display groups stage:")
+    assert status["message"] == (
+        "Menu import failed at the display groups stage: the database refused a write: "
+        "Document failed validation. The previous menu is unchanged."
+    )
+    assert status["details"]["error"] == {"type": "BulkWriteError", "code": 121, "write_errors": 1}
     assert dump_menu(indexed_db, location.id) == before
 
     indexed_db.command("collMod", "display_groups", validator={})
