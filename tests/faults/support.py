@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -90,9 +90,14 @@ def push_statuses(ids: Iterable[str]) -> dict[str, str]:
 
 
 def wait_settled(
-    ids: list[str], *, timeout: float, allowed: tuple[str, ...] = SETTLED, logs: str = ""
+    ids: list[str],
+    *,
+    timeout: float,
+    allowed: tuple[str, ...] = SETTLED,
+    logs: Callable[[], str] = str,
 ) -> dict[str, str]:
-    """Wait until every push is in one of `allowed`; returns the statuses."""
+    """Wait until every push is in one of `allowed`; returns the statuses. On a timeout the
+    failure shows `logs()`, read then (the workers' logs up to the failure)."""
 
     def settled() -> dict[str, str] | None:
         statuses = push_statuses(ids)
@@ -106,7 +111,7 @@ def wait_settled(
             what=f"every order to be {' or '.join(allowed)}",
         )
     except AssertionError:
-        raise AssertionError(f"{Counter(push_statuses(ids).values())}\n{logs}") from None
+        raise AssertionError(f"{Counter(push_statuses(ids).values())}\n{logs()}") from None
 
 
 def assert_orders_settled(sim: SimulatorHandle, ids: list[str]) -> Counter[str]:

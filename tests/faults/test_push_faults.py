@@ -128,10 +128,10 @@ def test_a_register_as_slow_as_the_client_timeout_pays_every_order_once(
     ids = paid_orders(location, menu, 4)
     # Some calls may time out after the register acted (outcome unknown): those orders wait
     # with need_requeue until beat finds the register answering again.
-    wait_settled(ids, timeout=60, logs=stack.logs())
+    wait_settled(ids, timeout=60, logs=stack.logs)
     sim.set_faults(latency_ms=0)
 
-    wait_settled(ids, timeout=60, allowed=("paid",), logs=stack.logs())
+    wait_settled(ids, timeout=60, allowed=("paid",), logs=stack.logs)
     check_invariants(sim, ids, location, stack, captured)
 
 
@@ -162,7 +162,7 @@ def test_a_flapping_register_pays_every_order_once_when_it_settles(
         flapper.join()
     sim.set_faults(offline=False)
 
-    wait_settled(ids, timeout=60, allowed=("paid",), logs=stack.logs())
+    wait_settled(ids, timeout=60, allowed=("paid",), logs=stack.logs)
     check_invariants(sim, ids, location, stack, captured)
 
 
@@ -173,7 +173,7 @@ def test_orders_wait_through_a_long_outage_and_are_paid_once_after_it(
     sim.set_faults(offline=True)
 
     ids = paid_orders(location, menu, 4)
-    wait_settled(ids, timeout=30, allowed=("need_requeue",), logs=stack.logs())
+    wait_settled(ids, timeout=30, allowed=("need_requeue",), logs=stack.logs)
     assert connection_status(integration) == "disconnected"
     tests_before = sim.counters().get("test", 0)
     # The outage lasts: beat re-tests the register every second (every minute in
@@ -183,7 +183,7 @@ def test_orders_wait_through_a_long_outage_and_are_paid_once_after_it(
     assert sim.payments() == []
     sim.set_faults(offline=False)
 
-    wait_settled(ids, timeout=30, allowed=("paid",), logs=stack.logs())
+    wait_settled(ids, timeout=30, allowed=("paid",), logs=stack.logs)
     assert connection_status(integration) == "connected"
     check_invariants(sim, ids, location, stack, captured)
 
@@ -202,7 +202,7 @@ def test_500s_with_garbage_bodies_are_retried_and_every_order_is_paid_once(
 
     ids = paid_orders(location, menu, 3)
 
-    wait_settled(ids, timeout=60, allowed=("paid",), logs=stack.logs())
+    wait_settled(ids, timeout=60, allowed=("paid",), logs=stack.logs)
     check_invariants(sim, ids, location, stack, captured)
 
 
@@ -215,7 +215,7 @@ def test_a_garbage_success_answer_fails_the_order_visibly_and_a_retry_pays_it_on
     )
     [txn_id] = paid_orders(location, menu, 1)
 
-    wait_settled([txn_id], timeout=30, allowed=("failed",), logs=stack.logs())
+    wait_settled([txn_id], timeout=30, allowed=("failed",), logs=stack.logs)
     txn = TransactionRepository().get(txn_id)
     assert txn is not None and txn.push is not None
     assert txn.push.err_message is not None
@@ -224,7 +224,7 @@ def test_a_garbage_success_answer_fails_the_order_visibly_and_a_retry_pays_it_on
 
     services.retry_pos(txn)
 
-    wait_settled([txn_id], timeout=30, allowed=("paid",), logs=stack.logs())
+    wait_settled([txn_id], timeout=30, allowed=("paid",), logs=stack.logs)
     check_invariants(sim, [txn_id], location, stack, captured)
 
 
@@ -235,7 +235,7 @@ def test_a_register_clock_skewed_beyond_300_s_fails_orders_visibly_until_it_is_b
     sim.set_clock_skew(400)
     ids = paid_orders(location, menu, 2)
 
-    wait_settled(ids, timeout=30, allowed=("failed",), logs=stack.logs())
+    wait_settled(ids, timeout=30, allowed=("failed",), logs=stack.logs)
     repo = TransactionRepository()
     for txn_id in ids:
         txn = repo.get(txn_id)
@@ -250,7 +250,7 @@ def test_a_register_clock_skewed_beyond_300_s_fails_orders_visibly_until_it_is_b
         assert txn is not None
         services.retry_pos(txn)
 
-    wait_settled(ids, timeout=30, allowed=("paid",), logs=stack.logs())
+    wait_settled(ids, timeout=30, allowed=("paid",), logs=stack.logs)
     check_invariants(sim, ids, location, stack, captured)
 
 
@@ -272,5 +272,5 @@ def test_workers_killed_while_sending_and_paying_pay_every_order_once(
     assert set(push_statuses(ids).values()) != {"paid"}
     stack.start_workers()
 
-    wait_settled(ids, timeout=60, allowed=("paid",), logs=stack.logs())
+    wait_settled(ids, timeout=60, allowed=("paid",), logs=stack.logs)
     check_invariants(sim, ids, location, stack, captured, before_kill)

@@ -77,7 +77,7 @@ def test_redis_restarted_during_pushes_loses_no_order_and_pays_each_once(
         redis_server.shutdown()  # nosave: the queued pushes are gone
         redis_server.start()
 
-        wait_settled(ids, timeout=90, allowed=("paid",), logs=stack.logs())
+        wait_settled(ids, timeout=90, allowed=("paid",), logs=stack.logs)
         statuses = assert_orders_settled(sim, ids)
         assert statuses["paid"] == len(ids)
         assert_no_table_lock_held(location.id, PROVIDER, ttl=timedelta(minutes=5))

@@ -152,7 +152,8 @@ class CeleryStack:
             process.stop()
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.log()[-4000:]}" for p in self.workers)
+        processes = [*self.workers, *([self.beat] if self.beat else [])]
+        return "\n".join(f"--- {p.name}\n{p.log()[-4000:]}" for p in processes)
 
 
 @contextlib.contextmanager
