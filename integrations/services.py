@@ -226,14 +226,6 @@ class AbstractKassanetService:
 
         return MenuImporter(self).run_inline(integration, on_stage)
 
-    def import_menu_stage(
-        self, stage: str, integration: Integration, run_id: str, *, final_attempt: bool
-    ) -> bool:
-        """Run one stage of a menu import (the Celery tasks call this)."""
-        from menus.importer import MenuImporter
-
-        return MenuImporter(self).run_stage(stage, integration, run_id, final_attempt=final_attempt)
-
 
 class HendrickxService(AbstractKassanetService):
     provider = "hendrickx"
