@@ -38,7 +38,7 @@ from typing import Any
 
 MARKER = "order-push"
 TABLES = 50
-BEAT_SECONDS = 1
+BEAT_SECONDS = int(os.environ.get("BENCH_BEAT_SECONDS", "1"))
 # Above the longest wait of a hop in the burst's queues (a few seconds), so a push that is
 # merely queued behind others is not resumed twice.
 STALL_SECONDS = 10
@@ -48,7 +48,6 @@ WORKER_ENV = {
     "SERVICES_ENV_FILE": "/dev/null",
     "MONGODB_DB": f"bench_orders_{uuid.uuid4().hex[:8]}",
     "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
-    "ORDER_PUSH_TABLE_RETRY_SECONDS": "0.05",
     "ORDER_PUSH_RETRY_BASE_SECONDS": "0.2",
     "ORDER_PUSH_BEAT_SECONDS": str(BEAT_SECONDS),
     "ORDER_PUSH_STALL_SECONDS": str(STALL_SECONDS),

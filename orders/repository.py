@@ -479,6 +479,22 @@ class TransactionRepository:
         )
         return result.modified_count == 1
 
+    def wake_oldest_waiting(self, location_id: str, *, now: datetime) -> str | None:
+        """Bring forward the location's longest-waiting order for a table (first in, first
+        out): its `pos_due_at` becomes `now`. Returns its id, or None when none waits. One
+        conditional update, so two orders releasing tables at once wake two different ones."""
+        doc = self._collection.find_one_and_update(
+            {
+                "location_id": location_id,
+                "pos_status": PushStatus.QUEUED.value,
+                "pos_due_at": {"$gt": now},
+            },
+            {"$set": {"pos_due_at": now}},
+            sort=[("created_at", 1)],
+            projection={"_id": 1},
+        )
+        return str(doc["_id"]) if doc else None
+
     def claim_stalled(self, transaction_id: str, due_at: datetime, *, now: datetime) -> bool:
         """Take a stalled push for re-enqueueing (only one beat run wins it)."""
         result = self._collection.update_one(

@@ -16,8 +16,9 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from orders import services
-from orders.push import OrderPusher
-from orders.states import IN_FLIGHT, PushStatus
+from orders.push import OrderPusher, utcnow
+from orders.repository import TransactionRepository
+from orders.states import ENDED, IN_FLIGHT, PushStatus
 from upvendo.celery import QUEUE_DEFAULT, QUEUE_PAYMENTS
 
 S = PushStatus
@@ -33,7 +34,23 @@ def _advance(task: Task, transaction_id: str, stages: frozenset[PushStatus]) -> 
         raise task.retry(countdown=outcome.retry_in, max_retries=None, queue=queue)
     if outcome.status in IN_FLIGHT:
         enqueue_for_status(transaction_id, outcome.status)
+    elif outcome.status in ENDED:
+        wake_order_waiting_for_a_table(transaction_id)
     return outcome.status.value if outcome.status else None
+
+
+def wake_order_waiting_for_a_table(transaction_id: str) -> str | None:
+    """An order ended and let go of its table: push the location's longest-waiting order now,
+    rather than when its next poll for a free table comes round (ORDER_PUSH_TABLE_RETRY_SECONDS).
+    Its scheduled poll still runs later and then finds nothing to do."""
+    repository = TransactionRepository()
+    ended = repository.get(transaction_id)
+    if ended is None:
+        return None
+    woken = repository.wake_oldest_waiting(ended.location_id, now=utcnow())
+    if woken is not None:
+        enqueue_for_status(woken, S.QUEUED)
+    return woken
 
 
 @shared_task(bind=True, name="PushKassanetOrderJob")
