@@ -50,6 +50,8 @@ from tests.e2e_support import celery_worker, wait_for  # noqa: E402
 from upvendo.mongo import ensure_indexes, get_client, get_db  # noqa: E402
 
 MARKER = "menu-import"
+# The targets, for a 10,000-product menu.
+TARGET_PRODUCTS = 10_000
 TARGETS = {"first": 10.0, "reimport": 5.0, "rss_mib": 400.0}
 
 
@@ -141,6 +143,13 @@ def run(products: int) -> dict[str, Any]:
 def rows_for(figures: dict[str, Any]) -> list[tuple[str, str]]:
     first, reimport = figures["first_s"], figures["reimport_s"]
     peak = figures["worker_peak_rss_mib"]
+
+    def against(value: float, target: str, label: str) -> str:
+        # The targets are the issue's, for 10,000 products; other sizes are only measured.
+        if figures["products"] != TARGET_PRODUCTS:
+            return ""
+        return f" ({verdict(value, TARGETS[target])} the {label} target)"
+
     return [
         (
             "register",
@@ -154,17 +163,17 @@ def rows_for(figures: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         (
             "first import (enqueue to success)",
-            f"{first:.2f} s ({verdict(first, TARGETS['first'])} the 10 s target)",
+            f"{first:.2f} s{against(first, 'first', '10 s')}",
         ),
         (
             "unchanged re-import",
-            f"{reimport:.2f} s ({verdict(reimport, TARGETS['reimport'])} the 5 s target); "
+            f"{reimport:.2f} s{against(reimport, 'reimport', '5 s')}; "
             f"writes nothing: {'yes' if figures['reimport_writes_nothing'] else 'NO'}",
         ),
         (
             "worker peak RSS (process tree)",
-            f"{peak:.0f} MiB ({verdict(peak, TARGETS['rss_mib'])} the 400 MB target; "
-            f"{figures['worker_idle_rss_mib']:.0f} MiB idle)",
+            f"{peak:.0f} MiB{against(peak, 'rss_mib', '400 MB')} "
+            f"({figures['worker_idle_rss_mib']:.0f} MiB idle)",
         ),
         (
             "raw bulk_write of the same documents",
