@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from services import ROOT, ServiceError, Services, pid_alive, port_is_free, read_int
 
-STATE_DIR = ROOT / ".var" / "dev"
+# Where the stack keeps its MongoDB data, logs and lock (RUN_STATE_DIR: tests run their own).
+STATE_DIR = Path(os.environ.get("RUN_STATE_DIR", ROOT / ".var" / "dev")).resolve()
 LOCK_FILE = STATE_DIR / "run.pid"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 WEB_PORT = int(os.environ.get("PORT", "8000"))
@@ -198,6 +199,9 @@ def main() -> int:
     def on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Explicitly for SIGINT too: a process started in the background by a non-interactive shell
+    # inherits SIGINT as ignored, and Python then installs no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
         stack.start()
