@@ -95,11 +95,13 @@ def wait_settled(
     timeout: float,
     allowed: tuple[str, ...] = SETTLED,
     logs: Callable[[], str] = str,
+    each_poll: Callable[[], object] = lambda: None,
 ) -> dict[str, str]:
     """Wait until every push is in one of `allowed`; returns the statuses. On a timeout the
     failure shows `logs()`, read then (the workers' logs up to the failure)."""
 
     def settled() -> dict[str, str] | None:
+        each_poll()
         statuses = push_statuses(ids)
         return statuses if all(v in allowed for v in statuses.values()) else None
 

@@ -77,9 +77,22 @@ def test_redis_restarted_during_pushes_loses_no_order_and_pays_each_once(
         redis_server.shutdown()  # nosave: the queued pushes are gone
         redis_server.start()
 
-        wait_settled(ids, timeout=90, allowed=("paid",), logs=stack.logs)
+        # Celery 5.7.0 can stop a worker whose broker went away (its reconnect closes a
+        # connection whose client collect() already dropped: AttributeError); production's
+        # supervisor restarts it, and so does this test, which records every such exit.
+        exited: list[str] = []
+        wait_settled(
+            ids,
+            timeout=90,
+            allowed=("paid",),
+            logs=stack.logs,
+            each_poll=lambda: exited.extend(stack.restart_exited_workers()),
+        )
+        for log in exited:  # a worker may only have stopped for that reason
+            assert "AttributeError: 'NoneType' object has no attribute 'hostname'" in log, log
         statuses = assert_orders_settled(sim, ids)
         assert statuses["paid"] == len(ids)
         assert_no_table_lock_held(location.id, PROVIDER, ttl=timedelta(minutes=5))
-        logs = "\n".join(p.log() for p in [*stack.workers, *([stack.beat] if stack.beat else [])])
+        processes = [*stack.workers, *([stack.beat] if stack.beat else [])]
+        logs = "\n".join([*(p.log() for p in processes), *exited])
         assert_no_secrets(sim, logs, captured.text)

@@ -26,6 +26,7 @@ QUEUES: tuple[tuple[str, int], ...] = (("default", 3), ("payments-medium", 2))
 class Process:
     def __init__(self, name: str, command: Sequence[str], env: dict[str, str]) -> None:
         self.name = name
+        self.queue, self.concurrency = "", 0  # a worker's, to start it again
         self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open for the process' life
             prefix=f"orders-{name}-", suffix=".log", delete=False
         )
@@ -92,30 +93,46 @@ class CeleryStack:
 
     def start_workers(self, queues: Sequence[tuple[str, int]] = QUEUES) -> None:
         """One worker per (queue, concurrency)."""
-        for queue, concurrency in queues:
-            worker = Process(
-                f"worker-{queue}",
-                self._celery(
-                    "worker",
-                    "-Q",
-                    queue,
-                    "--concurrency",
-                    str(concurrency),
-                    "-P",
-                    "prefork",
-                    "-n",
-                    f"{queue}-{uuid.uuid4().hex[:6]}@%h",
-                    "--without-heartbeat",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--loglevel",
-                    "INFO",
-                ),
-                self.env,
-            )
-            self.workers.append(worker)
-        for worker in self.workers:
+        started = [self._start_worker(queue, concurrency) for queue, concurrency in queues]
+        for worker in started:
             worker.wait_ready(" ready.")
+
+    def _start_worker(self, queue: str, concurrency: int) -> Process:
+        worker = Process(
+            f"worker-{queue}",
+            self._celery(
+                "worker",
+                "-Q",
+                queue,
+                "--concurrency",
+                str(concurrency),
+                "-P",
+                "prefork",
+                "-n",
+                f"{queue}-{uuid.uuid4().hex[:6]}@%h",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ),
+            self.env,
+        )
+        worker.queue, worker.concurrency = queue, concurrency
+        self.workers.append(worker)
+        return worker
+
+    def restart_exited_workers(self) -> list[str]:
+        """Start a new worker for each one that exited, as production's process supervisor
+        does (docker compose `restart: unless-stopped`); returns the exited workers' logs."""
+        exited = [w for w in self.workers if w.process.poll() is not None]
+        logs = []
+        for worker in exited:
+            self.workers.remove(worker)
+            logs.append(worker.log())
+            worker.stop()
+            self._start_worker(worker.queue, worker.concurrency).wait_ready(" ready.")
+        return logs
 
     def kill_workers(self) -> None:
         for worker in self.workers:
