@@ -13,6 +13,7 @@ the end.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -23,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 import kombu.pools
@@ -30,6 +32,18 @@ import kombu.pools
 from upvendo.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def services_script() -> ModuleType:
+    """scripts/services.py (not a package), loaded as a module of its own: its free_port(),
+    pid_alive() and Services for tests that start or check services themselves."""
+    spec = importlib.util.spec_from_file_location("test_services", ROOT / "scripts/services.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 T = TypeVar("T")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -16,27 +15,16 @@ import httpx
 import psutil
 import pytest
 
-from tests.e2e_support import wait_for
+from tests.e2e_support import services_script, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.e2e
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 def test_the_run_command_serves_healthz_and_ctrl_c_stops_all_it_started(tmp_path: Path) -> None:
+    services = services_script()
+    free_port, alive = services.free_port, services.pid_alive
     state_dir, web_port = tmp_path / "dev", free_port()
     env = {
         **os.environ,

@@ -16,7 +16,6 @@ Invariants (docs/faults.md), asserted, never printed:
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import shutil
 import signal
@@ -27,7 +26,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -42,7 +40,7 @@ from orders.locks import TableLockRepository
 from orders.pricing import LineRequest
 from orders.repository import TransactionRepository
 from orders.states import ENDED
-from tests.e2e_support import ROOT, wait_for
+from tests.e2e_support import services_script, wait_for
 from tests.menus.support import dump_menu
 from tests.orders.conftest import Menu
 from upvendo.celery import app as celery_app
@@ -172,15 +170,6 @@ def assert_no_secrets(sim: SimulatorHandle, *logs: str) -> None:
 
 
 # -- services a scenario restarts ------------------------------------------------------------
-
-
-def services_script() -> ModuleType:
-    """scripts/services.py (not a package), loaded as a module of its own."""
-    spec = importlib.util.spec_from_file_location("faults_services", ROOT / "scripts/services.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class RedisServer:
