@@ -25,10 +25,12 @@ from kassanet._exceptions import (
     RequestTimeoutError,
     ServerError,
     SignatureError,
+    StaleResponseError,
     TimeoutError,
     TransportError,
 )
 from kassanet._models import (
+    SERVICE_TYPES,
     Bill,
     Category,
     Modifier,
@@ -43,6 +45,7 @@ from kassanet._models import (
     SystemInfo,
     Table,
     format_money,
+    line_total,
     parse_money,
     parse_product,
 )
@@ -50,6 +53,7 @@ from kassanet._retry import RetryPolicy, default_jitter, no_jitter
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "SERVICE_TYPES",
     "APIError",
     "AuthenticationError",
     "Bill",
@@ -79,6 +83,7 @@ __all__ = [
     "SendOrderResult",
     "ServerError",
     "SignatureError",
+    "StaleResponseError",
     "SystemInfo",
     "Table",
     "TimeoutError",
@@ -89,6 +94,7 @@ __all__ = [
     "encrypt",
     "format_date",
     "format_money",
+    "line_total",
     "no_jitter",
     "parse_money",
     "parse_product",

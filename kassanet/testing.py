@@ -29,12 +29,49 @@ from typing import Any, Self
 
 import httpx
 
+from kassanet._auth import Clock, format_date, sign, utc_now
 from kassanet._client import KassanetClient
 from kassanet._retry import RetryPolicy, no_jitter
 from kassanet.simulator._register import Register, SimulatorConfig
 from kassanet.simulator._server import CONTROL_PREFIX, SimulatorServer, make_server
 
-__all__ = ["SimulatorControl", "SimulatorHandle", "start_simulator"]
+__all__ = ["SigningTransport", "SimulatorControl", "SimulatorHandle", "start_simulator"]
+
+
+class SigningTransport(httpx.BaseTransport):
+    """Sign the answers of another transport as a register would (``Date`` + ``Signature``).
+
+    For unit tests whose doubles (respx, ``httpx.MockTransport``) answer unsigned: the client
+    refuses unsigned 2xx answers. Answers that already carry a ``Signature`` pass unchanged.
+    """
+
+    def __init__(
+        self,
+        signature_key: str,
+        inner: httpx.BaseTransport | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self._key = signature_key
+        self._inner = inner or httpx.HTTPTransport()
+        self._clock = clock or utc_now
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if "Signature" in response.headers:
+            return response
+        body = response.read()
+        date = format_date(self._clock())
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("date", "content-encoding")
+        ]
+        headers += [("Date", date), ("Signature", sign(self._key, date, body))]
+        return httpx.Response(response.status_code, headers=headers, content=body)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class SimulatorControl:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from kassanet._models import format_money
+from kassanet._models import SERVICE_TYPES, format_money
 from kassanet.simulator._catalog import generate_catalog
 
 __all__ = ["EndpointStatus", "Faults", "Register", "RegisterError", "SimulatorConfig"]
@@ -229,7 +229,7 @@ class Register:
         if product_id not in self._prices:
             raise RegisterError(422, "UNKNOWN_PRODUCT", f"product {product_id} is not on the menu")
         price = self._prices[product_id]
-        total = price * quantity
+        per_unit = price  # a modifier's quantity is per unit of its line (protocol section 6)
         modifiers = []
         for modifier in line.get("modifiers") or []:
             modifier_id = str(_require(modifier, "modifier_id", str))
@@ -239,7 +239,7 @@ class Register:
             if modifier_id not in self._modifier_prices:
                 raise RegisterError(422, "UNKNOWN_MODIFIER", f"modifier {modifier_id} is unknown")
             mod_price = self._modifier_prices[modifier_id]
-            total += mod_price * mod_quantity
+            per_unit += mod_price * mod_quantity
             modifiers.append(
                 {
                     "modifier_id": modifier_id,
@@ -254,12 +254,19 @@ class Register:
             "modifiers": modifiers,
             "note": str(line.get("note", "")),
         }
-        return priced, total
+        return priced, per_unit * quantity
 
     def send_order(self, params: dict[str, str], body: Any) -> dict[str, Any]:
         reference = _require(body, "reference", str)
         table_number = _require(body, "table_number", int)
         lines = _require(body, "lines", list)
+        service_type = body.get("service_type")
+        if service_type is not None and service_type not in SERVICE_TYPES:
+            raise RegisterError(
+                400,
+                "INVALID_SERVICE_TYPE",
+                f"service_type must be one of {', '.join(SERVICE_TYPES)}",
+            )
         with self.lock:
             if not self._table_exists(table_number):
                 raise RegisterError(404, "TABLE_NOT_FOUND", f"table {table_number} does not exist")
@@ -288,7 +295,8 @@ class Register:
                     "opened_at": self.now().isoformat(),
                 }
                 self.bills.append(bill)
-            bill["lines"].extend(line for line, _ in priced)
+            # The register prints each line's VAT from its service type: keep it on the line.
+            bill["lines"].extend({**line, "service_type": service_type} for line, _ in priced)
             total = Decimal(bill["total"]) + sum((t for _, t in priced), Decimal(0))
             bill["total"] = format_money(total)
             bill["references"].append(reference)

@@ -478,6 +478,9 @@ async function loadOrders() {
   state.ordersTimer = setTimeout(loadOrders, inFlight ? ORDERS_POLL_BUSY_MS : ORDERS_POLL_IDLE_MS);
 }
 
+// How the register prints each line's VAT (the order's `service_type`).
+const SERVICE_TYPE = { eat_in: "Eat in", takeaway: "Takeaway", delivery: "Delivery" };
+
 function renderOrders(orders) {
   bound("orders-empty").hidden = orders.length > 0;
   bound("orders-wrap").hidden = orders.length === 0;
@@ -490,7 +493,12 @@ function orderRow(order) {
   const reference = `#${order.id.slice(-6)}`;
   const row = el("tr", { attrs: { "data-order": order.id } }, [
     el("td", {}, [localTime(order.created_at), el("span", { text: reference, className: "ref" })]),
-    el("td", { text: order.channel.replaceAll("_", " ") }),
+    el("td", { attrs: { "data-col": "channel" } }, [
+      order.channel.replaceAll("_", " "),
+      order.service_type
+        ? el("span", { text: SERVICE_TYPE[order.service_type] || order.service_type, className: "ref" })
+        : "",
+    ]),
     el("td", { text: money(order.total, order.currency), className: "num" }),
     el("td", { attrs: { "data-col": "payment" } }, [
       badge(order.status === "paid" ? "Paid" : "Pending", order.status === "paid" ? "ok" : ""),
