@@ -24,7 +24,12 @@ from integrations.serializers import (
     ConnectSerializer,
     IntegrationSerializer,
 )
-from integrations.services import AbstractKassanetService, UnknownProviderError, get_service
+from integrations.services import (
+    KEEP,
+    AbstractKassanetService,
+    UnknownProviderError,
+    get_service,
+)
 from locations.repository import Location
 
 PATH_PARAMETERS = [
@@ -83,10 +88,11 @@ class IntegrationView(KassanetView):
         )
         form.is_valid(raise_exception=True)
         sync_time = form.validated_data.get("sync_time", ...)
-        integration = (
-            service.connect(location, form.credentials())
-            if sync_time is ...
-            else service.connect(location, form.credentials(), sync_time)
+        integration = service.connect(
+            location,
+            form.credentials(),
+            KEEP if sync_time is ... else sync_time,
+            allow_unsigned_responses=form.validated_data.get("allow_unsigned_responses"),
         )
         return self.details(service, integration)
 

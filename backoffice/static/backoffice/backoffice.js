@@ -206,6 +206,12 @@ function renderCredentials(integration) {
   bound("signature_key").textContent = credentials.signature_key;
   bound("encryption_token").textContent = credentials.encryption_token;
   bound("enable_encryption").textContent = credentials.enable_encryption ? "On" : "Off";
+  const signatures = bound("answer_signatures");
+  signatures.replaceChildren(
+    settings.allow_unsigned_responses
+      ? badge("Warning: unsigned answers are accepted; anyone between us and the register could forge them", "warn")
+      : "Must be signed by the register",
+  );
   bound("sync_time").textContent = settings.sync_time_local
     ? `${settings.sync_time_local} (${location.timezone})`
     : "Off";
