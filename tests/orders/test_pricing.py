@@ -21,7 +21,7 @@ from orders.services import ServiceTypeError, service_type_for
 from tests.orders.conftest import Menu, import_menu
 
 # The menu of the interop report: Croque 12.50 with sauces, Cola 2.87 with a size.
-CATALOG = {
+CATALOG: dict[str, Any] = {
     "products": [
         {
             "id": "P1",

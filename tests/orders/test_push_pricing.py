@@ -83,6 +83,7 @@ def test_a_register_that_prices_modifiers_per_line_is_a_total_mismatch(
     assert pusher.advance(txn.id, IN_FLIGHT) == Outcome(PushStatus.FAILED)
 
     push = TransactionRepository().get(txn.id).push  # type: ignore[union-attr]
+    assert push is not None
     assert push.err_message == f"{MISMATCH}: register bill 42.30 vs order 43.80"
     assert simulator.payments() == []
 
@@ -160,6 +161,7 @@ def test_an_order_priced_under_the_old_rule_fails_before_it_reaches_the_register
     assert pusher.advance(txn_id, IN_FLIGHT) == Outcome(PushStatus.FAILED)
 
     push = TransactionRepository().get(txn_id).push  # type: ignore[union-attr]
+    assert push is not None
     assert (push.err_code, push.err_message) == (
         "PRICED_PER_LINE",
         f"{LEGACY_PRICING}: the order was priced 42.30 with each modifier counted once per "
