@@ -67,8 +67,16 @@ def test_the_largest_allowed_page_and_offset_answer_an_empty_page(
     items = session.get(f"{base}/items", {"offset": 100_000, "limit": 500})
     orders = session.get(f"{base}/transactions", {"page": 10_000, "page_size": 100})
 
-    assert (items.status_code, items.json()["results"], items.json()["offset"]) == (200, [], 100_000)
-    assert (orders.status_code, orders.json()["results"], orders.json()["page"]) == (200, [], 10_000)
+    assert (items.status_code, items.json()["results"], items.json()["offset"]) == (
+        200,
+        [],
+        100_000,
+    )
+    assert (orders.status_code, orders.json()["results"], orders.json()["page"]) == (
+        200,
+        [],
+        10_000,
+    )
 
 
 # -- login lockout (django-axes on the real login page) ----------------------------------------
