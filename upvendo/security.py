@@ -12,7 +12,11 @@ comes in (DRF reads it once, at import), so tests and deployments can change it;
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from django.http import HttpRequest
+from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import (
     AnonRateThrottle,
@@ -23,6 +27,7 @@ from rest_framework.throttling import (
 )
 
 OFF = {"", "off", "none"}
+logger = logging.getLogger(__name__)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -37,6 +42,17 @@ class _RateFromSettings(SimpleRateThrottle):
         if rate is None or str(rate).strip().lower() in OFF:
             return None
         return str(rate)
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        # The counters are in the cache (Redis in production). Without it the API keeps
+        # answering, unthrottled, rather than failing every request with a 500.
+        try:
+            return bool(super().allow_request(request, view))
+        except (RedisError, OSError) as error:
+            logger.warning(
+                "API throttle skipped: the cache is unavailable (%s)", type(error).__name__
+            )
+            return True
 
 
 class AnonThrottle(_RateFromSettings, AnonRateThrottle):

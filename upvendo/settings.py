@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -314,21 +315,20 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
 CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX + "cache"
-REST_FRAMEWORK.update(
-    {
-        "DEFAULT_THROTTLE_CLASSES": [
-            "upvendo.security.AnonThrottle",
-            "upvendo.security.UserThrottle",
-            "upvendo.security.ScopedThrottle",
-        ],
-        "DEFAULT_THROTTLE_RATES": {
-            "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
-            "user": env.str("API_THROTTLE_USER", default="1200/minute"),
-            "connection-test": env.str("API_THROTTLE_CONNECTION_TEST", default="20/minute"),
-        },
-        "NUM_PROXIES": NUM_PROXIES,
-    }
-)
+_API_THROTTLING: dict[str, Any] = {
+    "DEFAULT_THROTTLE_CLASSES": [
+        "upvendo.security.AnonThrottle",
+        "upvendo.security.UserThrottle",
+        "upvendo.security.ScopedThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+        "user": env.str("API_THROTTLE_USER", default="1200/minute"),
+        "connection-test": env.str("API_THROTTLE_CONNECTION_TEST", default="20/minute"),
+    },
+    "NUM_PROXIES": NUM_PROXIES,
+}
+REST_FRAMEWORK.update(_API_THROTTLING)
 # The OpenAPI schema and its docs page need a login in production (token or session).
 if PRODUCTION:
     SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]

@@ -43,7 +43,7 @@ def published(port: Any) -> tuple[str, str]:
     """(host address, host port) of a port entry, in compose v1's short or v2's long form."""
     if isinstance(port, dict):
         return str(port.get("host_ip", "")), str(port["published"])
-    host, _, rest = str(port).rpartition(":")
+    host, _, _container_port = str(port).rpartition(":")
     address, _, host_port = host.rpartition(":")
     return address, host_port
 

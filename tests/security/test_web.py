@@ -209,6 +209,21 @@ def test_an_off_rate_turns_its_throttle_off(
     assert {session.get(path).status_code for _ in range(5)} == {200}
 
 
+def test_with_the_cache_down_the_api_answers_unthrottled(
+    settings: Any, session: APIClient, location: Location
+) -> None:
+    throttle_rates(settings, anon="1/minute", user="1/minute")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens: connection refused
+        }
+    }
+    path = f"/api/backoffice/locations/{location.id}"
+
+    assert [session.get(path).status_code for _ in range(3)] == [200, 200, 200]
+
+
 # -- password validators -----------------------------------------------------------------------
 
 

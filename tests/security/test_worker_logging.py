@@ -11,7 +11,7 @@ from pymongo.database import Database
 
 from integrations.credentials import Credentials
 from integrations.repository import IntegrationRepository
-from tests.e2e_support import celery_worker, wait_for, worker_env_for
+from tests.e2e_support import celery_worker, wait_for
 from tests.security.probe_tasks import leak_secrets
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +29,10 @@ def test_a_secret_logged_by_a_task_is_redacted_in_the_worker_log(
     integration = IntegrationRepository().upsert("0" * 24, "hendrickx", credentials, {})
 
     with celery_worker(
-        **worker_env_for(settings), queues=["default"], include=["tests.security.probe_tasks"]
+        db_name=settings.MONGODB_DB,
+        redis_prefix=settings.REDIS_KEY_PREFIX,
+        queues=["default"],
+        include=["tests.security.probe_tasks"],
     ) as worker:
         leak_secrets.apply_async((integration.id,), queue="default")
         log = wait_for(
