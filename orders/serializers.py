@@ -10,6 +10,7 @@ from rest_framework import serializers
 from accounts.api import StrictSerializer
 from orders.services import CHANNELS, SERVICE_TYPES, ServiceTypeError, service_type_for
 from orders.states import PushStatus
+from upvendo.pagination import MAX_PAGE, bounded_integer
 
 MAX_LINES = 200
 MAX_QUANTITY = 999
@@ -175,5 +176,5 @@ class TransactionListQuerySerializer(StrictSerializer):
     pos_status = serializers.ChoiceField(
         choices=[s.value for s in PushStatus], required=False, help_text="Filter by push status."
     )
-    page = serializers.IntegerField(min_value=1, default=1)
-    page_size = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    page = bounded_integer(1, MAX_PAGE, 1, help_text=f"1-{MAX_PAGE}, default 1.")
+    page_size = bounded_integer(1, 100, 20, help_text="1-100, default 20.")

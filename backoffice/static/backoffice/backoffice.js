@@ -398,7 +398,7 @@ function prefill(panel) {
 
 async function testConnection(event) {
   await busy(event.currentTarget, "Testing…", async () => {
-    const result = await api("GET", urls.test);
+    const result = await api("POST", urls.test);
     if (result.connected) notify(result.message, "ok");
     else notify("Connection test failed: the reason is shown under Status.", "bad");
     await loadIntegration();
