@@ -588,6 +588,7 @@ class _Run:
                 "The register's answer has no Date header, so its clock cannot be compared "
                 "(see check 3).",
                 "Fix check 3 first, then run the kit again.",
+                blocked_by=3,
             )
             return
         try:
