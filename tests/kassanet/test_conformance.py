@@ -337,6 +337,7 @@ def test_a_wrong_path_is_not_taken_for_a_register(sim: SimulatorHandle) -> None:
 def test_bad_targets_are_refused_before_any_request() -> None:
     for overrides, message in (
         ({"base_url": "ftp://pos.example.be/"}, "http:// or https://"),
+        ({"base_url": "http://[::1"}, "not a valid URL"),
         ({"signature_key": ""}, "signature key is empty"),
         ({"encryption_token": ""}, "encryption token is empty"),
     ):
@@ -550,3 +551,23 @@ def test_reset_turns_every_deviation_off(sim: SimulatorHandle) -> None:
         }
     )
     assert statuses(check(sim)) == ALL_PASS_BUT_ORDER
+
+
+def test_a_check_that_breaks_fails_alone_instead_of_the_run(
+    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kassanet.conformance import _checks
+
+    def broken(self: Any) -> None:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(_checks._Run, "check_tables", broken)
+
+    results = check(sim, "P2:M2-1")
+
+    assert statuses(results) == [PASSED] * 6 + [FAILED, SKIPPED]
+    assert results[6].message == (
+        "The kit could not complete this check (RuntimeError: unexpected)."
+    )
+    assert results[7].details["blocked_by"] == 7
+    assert sim.counters().get("SendOrder", 0) == 0
