@@ -8,6 +8,7 @@ In-process (the simulator runs in a background thread of the test process)::
         client = sim.client()                  # a KassanetClient wired to the simulator
         client.test()
         sim.set_faults(failure_rate=0.3)       # or offline=True, latency_ms=..., ...
+        sim.set_deviations(no_webshop=True)    # a wrong register (conformance kit tests)
         assert sim.state()["counters"]["test"] == 1
         assert len(sim.payments()) == 0
 
