@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(stop.code) if isinstance(stop.code, int) else EXIT_BAD_ARGUMENTS
     if not args.json:
         print(header(target, order), flush=True)
-        if order is not None:
-            print(real_bill_warning(order), flush=True)
+    if order is not None:  # said plainly, on stderr with --json (stdout stays JSON)
+        print(real_bill_warning(order), file=sys.stderr if args.json else sys.stdout, flush=True)
     results = run_checks(target, order, confirmed=order is not None)
     lines = render_json(results) if args.json else [*render_text(results), summary(results)]
     print("\n".join(lines), flush=True)

@@ -122,6 +122,25 @@ def test_the_command_line_pays_exactly_one_test_order(
     assert control.counters()["SendOrder"] == 1 and control.counters()["PayBill"] == 1
 
 
+def test_json_with_an_order_keeps_stdout_json_and_warns_on_stderr(
+    sim_process: tuple[str, SimulatorControl],
+) -> None:
+    base_url, control = sim_process
+    control.reset()
+
+    result = kit(*credentials(base_url), "--order", "P1:M1-1:M1-1", "--yes", "--json")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr.startswith("The test order writes a real bill on the register")
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["status"] for o in objects] == ["passed"] * 8
+    order = objects[7]["details"]
+    assert order["expected_total"] == order["billed_total"] == "12.80"  # 2 x (4.60 + 2 x 0.90)
+    assert [(p["reference"], p["amount"]) for p in control.payments()] == [
+        (order["reference"], "12.80")
+    ]
+
+
 def test_the_command_line_exits_1_when_a_check_fails(
     sim_process: tuple[str, SimulatorControl],
 ) -> None:

@@ -94,8 +94,9 @@ class Command(BaseCommand):
             ) from None
         if not options["json"]:
             self.stdout.write(f"{header(target, order)}, location {location_id}")
-            if order is not None:
-                self.stdout.write(self.style.WARNING(real_bill_warning(order)))
+        if order is not None:  # said plainly, on stderr with --json (stdout stays JSON)
+            out = self.stderr if options["json"] else self.stdout
+            out.write(self.style.WARNING(real_bill_warning(order)))
         results = run_checks(target, order, confirmed=order is not None)
         if options["json"]:
             for line in render_json(results):
