@@ -5,7 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -15,6 +19,7 @@ from integrations.credentials import Credentials
 from integrations.repository import Integration, IntegrationRepository
 from kassanet.testing import SimulatorHandle, start_simulator
 from locations.repository import Location
+from tests.e2e_support import ROOT
 from tests.kassanet.conformance_support import ENCRYPTION_TOKEN, SECRETS, SIGNATURE_KEY, catalog
 
 
@@ -156,3 +161,49 @@ def test_an_order_without_yes_exits_2_and_sends_nothing(
     )
     assert output == ""
     assert sim.counters() == {}
+
+
+def manage(*args: str, db_name: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DJANGO_ENV": "test", "SERVICES_ENV_FILE": "/dev/null"}
+    env["MONGODB_DB"] = db_name
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_from_the_shell_the_exit_codes_are_0_1_and_2(
+    settings: Any, location: Location, integration: Integration, sim: SimulatorHandle
+) -> None:
+    ok = manage("kassanet_check", location.id, "--provider=hendrickx", db_name=settings.MONGODB_DB)
+    sim.set_deviations(wrong_signature=True)
+    failed = manage(
+        "kassanet_check", location.id, "--provider=hendrickx", "--json", db_name=settings.MONGODB_DB
+    )
+    unknown = manage(
+        "kassanet_check", "6b0893158992d8bc607749a8", "--provider=hendrickx",
+        db_name=settings.MONGODB_DB,
+    )  # fmt: skip
+    bad_provider = manage(
+        "kassanet_check", location.id, "--provider=lightspeed", db_name=settings.MONGODB_DB
+    )
+
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.splitlines()[-1].endswith("1 skipped: nothing failed.")
+    assert failed.returncode == 1
+    assert failed.stderr == "CommandError: 1 check(s) failed: Response signatures.\n"
+    assert [json.loads(line)["status"] for line in failed.stdout.splitlines()][2] == "failed"
+    assert (unknown.returncode, unknown.stdout, unknown.stderr) == (
+        2,
+        "",
+        "CommandError: Unknown location '6b0893158992d8bc607749a8'.\n",
+    )
+    assert bad_provider.returncode == 2
+    assert "argument --provider: invalid choice: 'lightspeed'" in bad_provider.stderr
+    for result in (ok, failed, unknown, bad_provider):
+        for secret in SECRETS:
+            assert secret not in result.stdout + result.stderr

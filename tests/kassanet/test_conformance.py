@@ -10,6 +10,7 @@ import ssl
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -571,3 +572,44 @@ def test_a_check_that_breaks_fails_alone_instead_of_the_run(
     )
     assert results[7].details["blocked_by"] == 7
     assert sim.counters().get("SendOrder", 0) == 0
+
+
+def test_a_register_slower_than_the_timeout_fails_check_1(sim: SimulatorHandle) -> None:
+    sim.set_faults(latency_ms=1500)
+
+    results = check(sim, timeout=0.3)
+
+    assert statuses(results) == [FAILED] + [SKIPPED] * 7
+    assert results[0].message == (
+        f"Connection test failed: {sim.base_url}test did not answer within 0.3 s."
+    )
+
+
+def test_a_redirect_fails_check_1_because_the_client_follows_none() -> None:
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(301)
+            self.send_header("Location", "https://pos.example.be/kassanet/test")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/kassanet/"
+        results = run_checks(Target(url, SIGNATURE_KEY, ENCRYPTION_TOKEN, True, timeout=5.0))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    assert statuses(results) == [FAILED] + [SKIPPED] * 7
+    assert results[0].message == (
+        f"Connection test failed: {url}test answers HTTP 301, a redirect to "
+        "https://pos.example.be/kassanet/test; the client does not follow redirects."
+    )
+    assert results[0].action == "Put the register's own address in the base URL."
