@@ -639,8 +639,8 @@ class _Run:
             self.add(
                 2,
                 Status.WARNING,
-                f"{text}: more than {WARN_SKEW_SECONDS} s; above {FAIL_SKEW_SECONDS} s the register "
-                "will refuse our requests.",
+                f"{text}: more than {WARN_SKEW_SECONDS} s; above {FAIL_SKEW_SECONDS} s the "
+                "register will refuse our requests.",
                 fix,
                 skew_seconds=skew,
             )
