@@ -1,4 +1,6 @@
-"""`manage.py kassanet_check <locationId> --provider=hendrickx|vanhoutte [--order ...] [--yes] [--json]`.
+"""`manage.py kassanet_check <locationId> --provider=hendrickx|vanhoutte [--order ...] [--json]`.
+
+`--order PRODUCT_ID[:MODIFIER_ID...]` needs `--yes`: it writes a real, paid test bill.
 
 The conformance kit (`python -m kassanet.conformance`, docs/kassanet.md) run against a
 location's register with the integration's stored credentials, which it never prints.
