@@ -135,7 +135,8 @@ def test_without_an_order_nothing_is_written(sim: SimulatorHandle) -> None:
     assert "--order" in (results[7].action or "")
     assert sim.bills() == [] and sim.payments() == []
     assert sim.counters().get("SendOrder", 0) == 0
-    assert results[1].details == {"skew_seconds": 0}
+    # Date has whole seconds, and the answer takes a moment to arrive on a busy machine.
+    assert results[1].details["skew_seconds"] in (0, 1)
     assert results[4].details["endpoints"] == {
         "test": "ok",
         "GetAllProducts": "ok",
@@ -296,8 +297,9 @@ def test_clock_skew_above_300_s_fails_check_2_and_blocks_the_rest(sim: Simulator
     results = check(sim, "P2:M2-1")
 
     assert statuses(results) == [PASSED, FAILED, PASSED, PASSED] + [SKIPPED] * 4
-    assert results[1].details == {"skew_seconds": 400}
-    assert "400 s behind ours: more than 300 s" in results[1].message
+    skew = results[1].details["skew_seconds"]
+    assert skew in (400, 401, 402)  # whole seconds, plus the time the answer takes
+    assert f"{skew} s behind ours: more than 300 s" in results[1].message
     assert "NTP" in (results[1].action or "")
     assert all(r.details["blocked_by"] == 2 for r in results[4:])
     assert sim.counters().get("SendOrder", 0) == 0
@@ -309,7 +311,8 @@ def test_clock_skew_above_60_s_is_a_warning(sim: SimulatorHandle) -> None:
     results = check(sim)
 
     assert statuses(results)[1] is WARNING
-    assert results[1].details == {"skew_seconds": -90}
+    assert results[1].details["skew_seconds"] in (-90, -89, -88)
+    assert "s ahead of ours: more than 60 s; above 300 s the register" in results[1].message
     assert statuses(results)[2:] == ALL_PASS_BUT_ORDER[2:]
     assert exit_code(results) == 0
 
