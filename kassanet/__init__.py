@@ -2,8 +2,9 @@
 
 A small, Django-free library: Blowfish body encryption compatible with PHP's
 ``openssl_encrypt``, request signing, a retrying HTTP client with typed payloads, one
-exception tree (see :mod:`kassanet._exceptions`), and a POS simulator
-(:mod:`kassanet.simulator`, test helpers in :mod:`kassanet.testing`).
+exception tree (see :mod:`kassanet._exceptions`), a POS simulator
+(:mod:`kassanet.simulator`, test helpers in :mod:`kassanet.testing`), and a conformance kit
+that certifies a real register (:mod:`kassanet.conformance`).
 """
 
 from kassanet._auth import KassanetAuth, format_date, sign, signature_matches
