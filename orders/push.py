@@ -27,6 +27,8 @@ from django.conf import settings
 import kassanet
 from integrations.repository import DISCONNECTED, Integration, IntegrationRepository
 from integrations.services import get_service
+from integrations.signals import register_error
+from orders import signals
 from orders.locks import TableLockRepository
 from orders.repository import PushState, Transaction, TransactionRepository
 from orders.states import HOLDS_TABLE, KEEPS_TABLE, LEASED, PushStatus
@@ -631,6 +633,7 @@ class _Run:
         assert txn is not None and txn.push is not None
         push = txn.push
         message = _error_text(error)
+        register_error.send_robust(OrderPusher, integration_id=push.integration_id, error=error)
         if isinstance(error, kassanet.TransportError):
             return self.unreachable(txn, error.code, message)
         if error.retryable:
@@ -701,6 +704,7 @@ class _Run:
             raise _Continue
         self.p._log(result, level, f"{push.status} -> failed: {message}", code=code)
         self.release_table(txn)
+        signals.push_failed.send_robust(OrderPusher, transaction=result, code=code, message=message)
         raise _Stop(Outcome(S.FAILED))
 
 
