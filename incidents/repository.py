@@ -291,6 +291,7 @@ class ChannelRepository:
         secret_token: str | None,
         now: datetime,
     ) -> Channel:
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as MongoDB stores it
         doc: dict[str, Any] = {
             "vendor_id": vendor_id,
             "kind": kind,

@@ -40,13 +40,16 @@ def pusher() -> OrderPusher:
     return OrderPusher(config=fast_config(), jitter=kassanet.no_jitter)
 
 
-def mismatch_prices(simulator: SimulatorHandle) -> dict[str, Any]:
-    original = simulator.catalog()
-    catalog = simulator.catalog()
-    product = next(p for p in catalog["products"] if p["id"] == "P1")
-    product["price"] = str(Decimal(product["price"]) + Decimal("0.10"))
-    simulator.set_catalog(catalog)
-    return original
+def refuse_orders(simulator: SimulatorHandle) -> None:
+    """Every SendOrder answers 422 AMOUNT_MISMATCH: a permanent error, the order fails."""
+    simulator.set_faults(
+        endpoint_status={
+            "endpoint": "SendOrder",
+            "status": 422,
+            "code": "AMOUNT_MISMATCH",
+            "count": None,
+        }
+    )
 
 
 def test_fifty_failing_orders_give_one_incident_and_one_email_then_one_resolution(
@@ -59,7 +62,7 @@ def test_fifty_failing_orders_give_one_incident_and_one_email_then_one_resolutio
     inline_deliveries: list[Any],
 ) -> None:
     add_channel(api, kind="email", address="ops@gent.example")
-    original = mismatch_prices(simulator)
+    refuse_orders(simulator)
     orders = [
         paid_order(location, integration, menu, datetime.now(UTC), products=[("P1", 1, ())])
         for _ in range(50)
@@ -74,13 +77,14 @@ def test_fifty_failing_orders_give_one_incident_and_one_email_then_one_resolutio
     assert len(incidents[0].samples) == 10  # bounded
     assert mailbox.subjects() == ["[Upvendo] Gent: Orders failed"]
     body = mailbox.messages[0].get_content()
-    assert "An order could not be sent to the register: Total amount mismatch" in body
+    assert "An order could not be sent to the register: " in body
+    assert "AMOUNT_MISMATCH" in body
     assert "Occurrences: 1" in body
     assert simulator.signature_key not in body and simulator.encryption_token not in body
 
     # Nothing resolves while failed orders remain; once each is retried and paid, it does.
     assert detection.check().resolved == 0
-    simulator.set_catalog(original)
+    simulator.reset()
     for txn in orders:
         current = TransactionRepository().get(txn.id)
         assert current is not None
@@ -241,10 +245,12 @@ def test_orders_waiting_past_the_threshold_open_one_incident(
         )
     now = datetime.now(UTC)
     assert detection.check(now + timedelta(minutes=4)).opened == 0
-    assert detection.check(now + timedelta(minutes=6)).opened == 1
+    # The register's own incident opens too (past ALERT_DISCONNECTED_MINUTES, 5 by default).
+    assert detection.check(now + timedelta(minutes=6)).opened == 2
     assert detection.check(now + timedelta(minutes=7)).opened == 0
-    (incident,) = IncidentRepository().search(location_id=location.id, status="open")
-    assert incident.kind == kinds.ORDER_WAITING
+    open_kinds = {i.kind: i for i in IncidentRepository().search(location_id=location.id)}
+    assert set(open_kinds) == {kinds.ORDER_WAITING, kinds.REGISTER_DISCONNECTED}
+    incident = open_kinds[kinds.ORDER_WAITING]
     assert incident.data["waiting_orders"] == 3
     assert incident.message.startswith(
         "3 order(s) have been waiting for the register for more than 5 min"
