@@ -33,7 +33,10 @@ def other_user(db: Any) -> VendorUser:
 @pytest.fixture
 def location(indexed_db: Database[dict[str, Any]], vendor_user: VendorUser) -> Location:
     return LocationRepository().create(
-        vendor_id=str(vendor_user.vendor.pk), name="Gent", timezone="Europe/Brussels", currency="EUR"
+        vendor_id=str(vendor_user.vendor.pk),
+        name="Gent",
+        timezone="Europe/Brussels",
+        currency="EUR",
     )
 
 

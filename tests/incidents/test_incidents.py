@@ -135,7 +135,9 @@ def test_rejected_credentials_send_a_signed_webhook_then_its_resolution(
     assert secret not in str(listed)
 
     repository = IntegrationRepository()
-    wrong = Credentials(simulator.base_url, "a-wrong-signature-key-1234", simulator.encryption_token, True)
+    wrong = Credentials(
+        simulator.base_url, "a-wrong-signature-key-1234", simulator.encryption_token, True
+    )
     integration = repository.upsert(location.id, "hendrickx", wrong, {})
     service = get_service("hendrickx")
     assert not service.test_connection(integration).connected
@@ -159,7 +161,9 @@ def test_rejected_credentials_send_a_signed_webhook_then_its_resolution(
     assert parts["v1"] == expected.hexdigest()
     assert request.headers["Content-Type"] == "application/json"
 
-    right = Credentials(simulator.base_url, simulator.signature_key, simulator.encryption_token, True)
+    right = Credentials(
+        simulator.base_url, simulator.signature_key, simulator.encryption_token, True
+    )
     integration = repository.upsert(location.id, "hendrickx", right, {})
     assert service.test_connection(integration).connected
     assert [e["type"] for e in receiver.bodies()] == ["credentials.rejected"] * 2
@@ -198,7 +202,10 @@ def test_a_disconnection_alerts_only_past_the_threshold_and_resolves_on_reconnec
         "[Upvendo] Gent: Register disconnected",
         "[Upvendo] Gent: Resolved: Register disconnected",
     ]
-    assert [e["type"] for e in receiver.bodies()] == ["register.disconnected", "register.reconnected"]
+    assert [e["type"] for e in receiver.bodies()] == [
+        "register.disconnected",
+        "register.reconnected",
+    ]
     assert detection.check(start + timedelta(seconds=120)).opened == 0
 
 
@@ -275,7 +282,10 @@ def test_a_failed_menu_sync_opens_an_incident_and_the_next_success_resolves_it(
     add_channel(api, kind="webhook", url=receiver.url, events=["menu_sync.failed"])
     repository = IntegrationRepository()
     for status, message in [
-        ("error", "Menu import failed at the products stage: boom. The previous menu is unchanged."),
+        (
+            "error",
+            "Menu import failed at the products stage: boom. The previous menu is unchanged.",
+        ),
         ("error", "Menu import failed again."),
         ("success", "Imported 30 items."),
     ]:
