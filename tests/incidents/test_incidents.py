@@ -8,7 +8,6 @@ import hashlib
 import hmac
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import kassanet
