@@ -210,6 +210,7 @@ def email_body(event: dict[str, Any]) -> str:
 
 
 def send_email(address: str, event: dict[str, Any]) -> None:
+    register_secret(settings.EMAIL_HOST_PASSWORD or None)  # an SMTP error never shows it
     message = EmailMessage(
         subject=email_subject(event),
         body=email_body(event),
