@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from incidents.support_urls import api_urlpatterns as support_api
+from incidents.support_urls import page_urlpatterns as support_pages
 from upvendo.health import healthz
 
 urlpatterns = [
@@ -14,6 +16,8 @@ urlpatterns = [
     path("api/backoffice/", include("menus.urls")),
     path("api/backoffice/", include("orders.urls")),
     path("api/backoffice/", include("incidents.urls")),
+    path("api/support/", include(support_api)),
+    *support_pages,
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("backoffice.urls")),
 ]
