@@ -25,3 +25,14 @@ class IncidentsConfig(AppConfig):
         ]
         for signal, receiver in hooks:
             signal.connect(receiver, dispatch_uid=f"incidents.{receiver.__name__}")
+
+        # The Prometheus metrics (upvendo/metrics.py) count the same events.
+        from upvendo import metrics
+
+        for signal, receiver in [
+            (order_signals.push_paid, metrics.on_push_paid),
+            (order_signals.push_failed, metrics.on_push_failed),
+            (order_signals.push_held, metrics.on_push_held),
+            (integration_signals.sync_finished, metrics.on_sync_finished),
+        ]:
+            signal.connect(receiver, dispatch_uid=f"metrics.{receiver.__name__}")

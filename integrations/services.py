@@ -31,6 +31,7 @@ from integrations.schedule import sync_time_settings
 from integrations.signals import connection_restored, register_error
 from locations.repository import Location, LocationRepository
 from upvendo.logging import redact
+from upvendo.metrics import register_transport
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class AbstractKassanetService:
             credentials.enable_encryption,
             timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
             retry=retry,
+            transport=register_transport(self.provider),
         )
 
     # -- connect / disconnect -----------------------------------------------------------------

@@ -223,6 +223,7 @@ class OrderPusher:
         )
         if result is not None:
             self._log(result, "error", f"{push.status} -> need_requeue: {message or detail}")
+            signals.push_held.send_robust(OrderPusher, transaction=result)
         return result
 
     def _log(self, txn: Transaction, level: str, message: str, **context: Any) -> None:
@@ -581,8 +582,9 @@ class _Run:
                 "table_lock.released_at": now,
             },
         )
-        self.moved(result, f"{push.status} -> paid (bill {bill_id}): {detail}")
+        paid = self.moved(result, f"{push.status} -> paid (bill {bill_id}): {detail}")
         self.release_table(txn)
+        signals.push_paid.send_robust(OrderPusher, transaction=paid)
         raise _Stop(Outcome(S.PAID))
 
     # -- leases -------------------------------------------------------------------------------

@@ -269,6 +269,9 @@ READINESS_DISCONNECTED_GRACE_MINUTES = env.float(
 )
 READINESS_MAX_WAITING_ORDERS = env.int("READINESS_MAX_WAITING_ORDERS", default=5)
 
+# Bearer token /metrics asks for in production (unset: /metrics answers 404 there).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # --- E-mail (Django's email framework; notifications) ------------------------------------------
 # Development prints mail to the log (console backend); production sends it over SMTP.
 EMAIL_BACKEND = env.str(
@@ -283,7 +286,9 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Upvendo alerts <alerts@upvendo.example>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Upvendo alerts <alerts@upvendo.example>"
+)
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -5,9 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from incidents.support_urls import api_urlpatterns as support_api
 from incidents.support_urls import page_urlpatterns as support_pages
 from upvendo.health import healthz
+from upvendo.metrics import metrics_view
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/backoffice/", include("tables.urls")),
