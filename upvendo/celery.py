@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "upvendo.settings")
@@ -32,3 +32,38 @@ def _reset_clients_after_fork(**_: Any) -> None:
 
     close_client()
     close_redis()
+
+
+# Log lines of a task carry its name, id and the ids among its arguments (upvendo/logcontext.py).
+def _bind_task_context(**kwargs: Any) -> None:
+    from upvendo.logcontext import bind_task_context
+
+    bind_task_context(**kwargs)
+
+
+def _clear_task_context(**kwargs: Any) -> None:
+    from upvendo.logcontext import clear_task_context
+
+    clear_task_context(**kwargs)
+
+
+task_prerun.connect(_bind_task_context, weak=False)
+task_postrun.connect(_clear_task_context, weak=False)
+
+
+def _django_logging(**_: Any) -> None:
+    """Workers keep Django's LOGGING (one JSON object per line) instead of Celery's own."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+# Decided from the environment (the settings are not loaded yet here): LOG_FORMAT, else json
+# in production. Otherwise Celery sets its logging up as usual.
+if (
+    os.environ.get("LOG_FORMAT")
+    or ("json" if os.environ.get("DJANGO_ENV") == "production" else "plain")
+) == "json":
+    setup_logging.connect(_django_logging, weak=False)
