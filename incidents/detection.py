@@ -226,11 +226,13 @@ class CheckResult:
     opened: int = 0
     resolved: int = 0
     requeued_deliveries: int = 0
+    heartbeats: int = 0
 
 
 def check(now: datetime | None = None) -> CheckResult:
     now = now or utcnow()
     result = CheckResult()
+    result.heartbeats = _heartbeat(now)
     _check_disconnected(now, result)
     _check_waiting(now, result)
     _check_failed(now, result)
@@ -238,6 +240,31 @@ def check(now: datetime | None = None) -> CheckResult:
         enqueue_delivery(delivery_id)
         result.requeued_deliveries += 1
     return result
+
+
+def _heartbeat(now: datetime) -> int:
+    """Re-test connected registers not heard from for ALERT_HEARTBEAT_MINUTES, so a register
+    that goes offline while no order is pushed is noticed (beat re-tests disconnected ones)."""
+    minutes = settings.ALERT_HEARTBEAT_MINUTES
+    if minutes <= 0:
+        return 0
+    from incidents.tasks import heartbeat_connection_job
+    from upvendo.celery import QUEUE_DEFAULT
+
+    stale = now - timedelta(minutes=minutes)
+    count = 0
+    for integration in IntegrationRepository().list_by_connection_status(CONNECTED):
+        updated = integration.connection.get("updated_at")
+        if updated is None or updated <= stale:
+            try:
+                heartbeat_connection_job.apply_async(
+                    (integration.id,), queue=QUEUE_DEFAULT, expires=max(30, minutes * 60)
+                )
+            except Exception:
+                logger.warning("Heartbeat of integration %s not enqueued", integration.id)
+                continue
+            count += 1
+    return count
 
 
 def _check_disconnected(now: datetime, result: CheckResult) -> None:

@@ -22,3 +22,15 @@ def deliver_notification_job(self: Task, delivery_id: str) -> None:
     retry_in = notify.deliver(delivery_id)
     if retry_in is not None:
         raise self.retry(countdown=retry_in, max_retries=None, queue=QUEUE_DEFAULT)
+
+
+@shared_task(name="HeartbeatKassanetConnectionJob", time_limit=60, soft_time_limit=50)
+def heartbeat_connection_job(integration_id: str) -> bool | None:
+    """The connection test of a connected register (CheckIncidentsJob's heartbeat)."""
+    from integrations.repository import IntegrationRepository
+    from integrations.services import get_service
+
+    integration = IntegrationRepository().get_by_id(integration_id)
+    if integration is None or not integration.connected:
+        return None
+    return get_service(integration.provider).test_connection(integration).connected

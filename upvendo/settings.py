@@ -254,6 +254,8 @@ ORDER_PUSH_BEAT_SECONDS = env.int("ORDER_PUSH_BEAT_SECONDS", default=60)
 ALERT_DISCONNECTED_MINUTES = env.float("ALERT_DISCONNECTED_MINUTES", default=5.0)
 # An order kept with need_requeue longer than this opens an incident (minutes).
 ALERT_ORDER_WAITING_MINUTES = env.float("ALERT_ORDER_WAITING_MINUTES", default=5.0)
+# A connected register not heard from for this long is re-tested (minutes; 0 turns it off).
+ALERT_HEARTBEAT_MINUTES = env.float("ALERT_HEARTBEAT_MINUTES", default=5.0)
 # Period of CheckIncidentsJob (celery-beat): time-based incidents, resolutions, lost deliveries.
 ALERT_CHECK_SECONDS = env.int("ALERT_CHECK_SECONDS", default=30)
 # Resolved incidents kept per location (the oldest are deleted).

@@ -20,6 +20,12 @@ from tests.incidents.support import MailBox, Receiver, smtp_server, webhook_rece
 from tests.orders.conftest import TABLES, Menu, connect_integration, import_menu
 
 
+@pytest.fixture(autouse=True)
+def _no_heartbeat(settings: Any) -> None:
+    """CheckIncidentsJob's heartbeat enqueues connection tests: off unless a test wants it."""
+    settings.ALERT_HEARTBEAT_MINUTES = 0
+
+
 @pytest.fixture
 def vendor_user(db: Any) -> VendorUser:
     return ensure_vendor_user("alice", vendor_name="Alice's")
