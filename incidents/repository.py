@@ -264,6 +264,14 @@ class Channel:
     created_at: datetime
     secret_token: str | None = field(default=None, repr=False)  # encrypted
 
+    @property
+    def address(self) -> str | None:
+        return self.target if self.kind == "email" else None
+
+    @property
+    def url(self) -> str | None:
+        return self.target if self.kind == "webhook" else None
+
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Channel:
         return cls(

@@ -54,16 +54,10 @@ class ChannelCreateSerializer(StrictSerializer):
 class ChannelSerializer(serializers.Serializer[Channel]):
     id = serializers.CharField()
     kind = serializers.ChoiceField(choices=CHANNEL_KINDS)
-    address = serializers.SerializerMethodField()
-    url = serializers.SerializerMethodField()
+    address = serializers.CharField(allow_null=True, help_text="An email channel's address.")
+    url = serializers.CharField(allow_null=True, help_text="A webhook channel's URL.")
     events = serializers.ListField(child=serializers.CharField())
     created_at = serializers.DateTimeField()
-
-    def get_address(self, channel: Channel) -> str | None:
-        return channel.target if channel.kind == "email" else None
-
-    def get_url(self, channel: Channel) -> str | None:
-        return channel.target if channel.kind == "webhook" else None
 
 
 class ChannelCreatedSerializer(ChannelSerializer):
