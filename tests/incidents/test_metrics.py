@@ -71,3 +71,39 @@ def test_production_asks_for_the_token(settings: Any) -> None:
     assert Client().get("/metrics").status_code == 404
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 404
     assert scrape(HTTP_AUTHORIZATION="Bearer a-metrics-token-of-some-length")
+
+
+def test_multiprocess_mode_adds_up_every_process(tmp_path: Any, settings: Any) -> None:
+    """Two processes (a worker's and the web's) share PROMETHEUS_MULTIPROC_DIR: the scrape in
+    the second one counts what the first one pushed."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.e2e_support import ROOT
+
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "upvendo.settings",
+        "DJANGO_ENV": "test",
+        "SERVICES_ENV_FILE": "/dev/null",
+        "MONGODB_DB": settings.MONGODB_DB,
+    }
+    worker = (
+        "import django; django.setup()\n"
+        "from upvendo import metrics\n"
+        "metrics.ORDERS_PUSHED.labels('hendrickx').inc(2)\n"
+    )
+    web = (
+        "import django; django.setup()\n"
+        "from django.test import RequestFactory\n"
+        "from upvendo.metrics import metrics_view, ORDERS_PUSHED\n"
+        "ORDERS_PUSHED.labels('hendrickx').inc()\n"
+        "print(metrics_view(RequestFactory().get('/metrics')).content.decode())\n"
+    )
+    subprocess.run([sys.executable, "-c", worker], env=env, cwd=ROOT, check=True)
+    scraped = subprocess.run(
+        [sys.executable, "-c", web], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    assert 'upvendo_orders_pushed_total{provider="hendrickx"} 3.0' in scraped
