@@ -107,3 +107,25 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path: Any, settings: Any) -
         [sys.executable, "-c", web], env=env, cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
     assert 'upvendo_orders_pushed_total{provider="hendrickx"} 3.0' in scraped
+
+
+def test_queue_depth_counts_the_messages_waiting_in_redis(settings: Any) -> None:
+    import uuid
+
+    import redis
+
+    prefix = f"test-depth-{uuid.uuid4().hex[:8]}:"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        "global_keyprefix": prefix,
+    }
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        client.rpush(prefix + "default", "a", "b")
+        client.rpush(prefix + "payments-medium\x06\x169", "c")  # a priority step's list
+        values = scrape()
+    finally:
+        client.delete(prefix + "default", prefix + "payments-medium\x06\x169")
+    assert values[("upvendo_queue_depth", (("queue", "default"),))] == 2
+    assert values[("upvendo_queue_depth", (("queue", "payments-medium"),))] == 1
+    assert values[("upvendo_queue_depth", (("queue", "menu-import"),))] == 0
