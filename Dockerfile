@@ -19,12 +19,16 @@ COPY menus ./menus
 COPY orders ./orders
 COPY tables ./tables
 COPY backoffice ./backoffice
+COPY incidents ./incidents
 COPY manage.py ./
 COPY templates ./templates
 COPY static ./static
 RUN pip install -c constraints.txt . \
     && DJANGO_SECRET_KEY=build CREDENTIALS_ENCRYPTION_KEYS=build DJANGO_ALLOWED_HOSTS=build \
        python manage.py collectstatic --noinput
+
+# Prometheus multiprocess files of every process (a volume shared by web and workers).
+RUN mkdir -p /var/run/upvendo-metrics && chown upvendo /var/run/upvendo-metrics
 
 USER upvendo
 EXPOSE 8000

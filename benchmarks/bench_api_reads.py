@@ -8,7 +8,8 @@ auth) read for ``--seconds``, alternating:
 - ``GET /api/backoffice/kassanet/hendrickx/{location}/`` (integration details: masked
   credentials, settings, sync status, logs);
 - ``GET /api/backoffice/locations/{location}/items?limit=100`` (a page of items with their
-  modifier groups expanded).
+  modifier groups expanded);
+- ``GET /api/backoffice/locations/{location}/readiness`` (what kiosks poll: one aggregation).
 
 Reports p50 / p95 / p99 latency per endpoint and requests per second; any answer other than
 200 fails the run.
@@ -161,6 +162,7 @@ def run(products: int, clients: int, seconds: float, workers: int, threads: int)
         paths = {
             "integration details": f"/api/backoffice/kassanet/hendrickx/{location_id}/",
             "items page (100)": f"/api/backoffice/locations/{location_id}/items?limit=100",
+            "readiness": f"/api/backoffice/locations/{location_id}/readiness",
         }
         port = free_port()
         base = f"http://127.0.0.1:{port}"

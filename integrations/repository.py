@@ -26,6 +26,7 @@ from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
+from integrations import signals
 from integrations.credentials import (
     Credentials,
     decrypt_credentials,
@@ -246,6 +247,15 @@ class IntegrationRepository:
             before["location_id"], before["provider"], status, message
         )
         previous: str | None = before.get("connection", {}).get("status")
+        signals.connection_changed.send_robust(
+            sender=type(self),
+            integration_id=integration_id,
+            location_id=before["location_id"],
+            provider=before["provider"],
+            status=status,
+            previous=previous,
+            message=message,
+        )
         return previous
 
     def claim_sync(
@@ -304,7 +314,7 @@ class IntegrationRepository:
         if status not in (SYNC_SUCCESS, SYNC_ERROR):
             raise ValueError(f"a sync finishes with success or error, not {status!r}")
         now = datetime.now(UTC)
-        return self.update_sync_status(
+        finished = self.update_sync_status(
             integration_id,
             run_id,
             status=status,
@@ -313,6 +323,15 @@ class IntegrationRepository:
             stage=None,
             last_sync=now,
         )
+        if finished:
+            signals.sync_finished.send_robust(
+                sender=type(self),
+                integration_id=integration_id,
+                status=status,
+                message=message,
+                details=details or {},
+            )
+        return finished
 
     def append_log(
         self, integration_id: str, level: str, event: str, message: str, **context: Any

@@ -28,9 +28,10 @@ from integrations.repository import (
     IntegrationRepository,
 )
 from integrations.schedule import sync_time_settings
-from integrations.signals import connection_restored
+from integrations.signals import connection_restored, register_error
 from locations.repository import Location, LocationRepository
 from upvendo.logging import redact
+from upvendo.metrics import register_transport
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ class AbstractKassanetService:
             timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
             retry=retry,
             allow_unsigned_responses=bool(integration.settings.get("allow_unsigned_responses")),
+            transport=register_transport(self.provider),
         )
 
     # -- connect / disconnect -----------------------------------------------------------------
@@ -164,6 +166,7 @@ class AbstractKassanetService:
                 system = client.test()
                 payment_types = client.get_payment_types()
         except kassanet.KassanetError as error:
+            register_error.send_robust(type(self), integration_id=integration.id, error=error)
             return self._test_failed(integration, error.message)
         webshop = next(
             (pt for pt in payment_types if pt.name.strip().lower() == WEBSHOP_PAYMENT_TYPE),

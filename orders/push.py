@@ -28,6 +28,8 @@ from django.conf import settings
 import kassanet
 from integrations.repository import DISCONNECTED, Integration, IntegrationRepository
 from integrations.services import get_service
+from integrations.signals import register_error
+from orders import signals
 from orders.locks import TableLockRepository
 from orders.pricing import PRICING_RULE, stored_line_total
 from orders.repository import PushState, Transaction, TransactionRepository
@@ -225,6 +227,7 @@ class OrderPusher:
         )
         if result is not None:
             self._log(result, "error", f"{push.status} -> need_requeue: {message or detail}")
+            signals.push_held.send_robust(OrderPusher, transaction=result)
         return result
 
     def _log(self, txn: Transaction, level: str, message: str, **context: Any) -> None:
@@ -608,8 +611,9 @@ class _Run:
                 "table_lock.released_at": now,
             },
         )
-        self.moved(result, f"{push.status} -> paid (bill {bill_id}): {detail}")
+        paid = self.moved(result, f"{push.status} -> paid (bill {bill_id}): {detail}")
         self.release_table(txn)
+        signals.push_paid.send_robust(OrderPusher, transaction=paid)
         raise _Stop(Outcome(S.PAID))
 
     # -- leases -------------------------------------------------------------------------------
@@ -660,6 +664,7 @@ class _Run:
         assert txn is not None and txn.push is not None
         push = txn.push
         message = _error_text(error)
+        register_error.send_robust(OrderPusher, integration_id=push.integration_id, error=error)
         if isinstance(error, kassanet.TransportError):
             return self.unreachable(txn, error.code, message)
         if error.retryable:
@@ -730,6 +735,7 @@ class _Run:
             raise _Continue
         self.p._log(result, level, f"{push.status} -> failed: {message}", code=code)
         self.release_table(txn)
+        signals.push_failed.send_robust(OrderPusher, transaction=result, code=code, message=message)
         raise _Stop(Outcome(S.FAILED))
 
 

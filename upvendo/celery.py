@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "upvendo.settings")
@@ -33,6 +33,23 @@ def _reset_clients_after_fork(**_: Any) -> None:
 
     close_client()
     close_redis()
+
+
+# Log lines of a task carry its name, id and the ids among its arguments (upvendo/logcontext.py).
+def _bind_task_context(**kwargs: Any) -> None:
+    from upvendo.logcontext import bind_task_context
+
+    bind_task_context(**kwargs)
+
+
+def _clear_task_context(**kwargs: Any) -> None:
+    from upvendo.logcontext import clear_task_context
+
+    clear_task_context(**kwargs)
+
+
+task_prerun.connect(_bind_task_context, weak=False)
+task_postrun.connect(_clear_task_context, weak=False)
 
 
 @setup_logging.connect

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "menus",
     "tables",
     "orders",
+    "incidents",
     "backoffice",
 ]
 
@@ -106,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "upvendo.logcontext.LogContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -250,6 +252,50 @@ ORDER_PUSH_STALL_SECONDS = env.int("ORDER_PUSH_STALL_SECONDS", default=60)
 # Period of ResumeStalledOrderPushesJob and CheckDisconnectedIntegrationsJob (celery-beat).
 ORDER_PUSH_BEAT_SECONDS = env.int("ORDER_PUSH_BEAT_SECONDS", default=60)
 
+# --- Incidents, notifications, readiness (docs/operations.md) -----------------------------------
+# A register disconnected longer than this opens an incident (minutes, fractions allowed).
+ALERT_DISCONNECTED_MINUTES = env.float("ALERT_DISCONNECTED_MINUTES", default=5.0)
+# An order kept with need_requeue longer than this opens an incident (minutes).
+ALERT_ORDER_WAITING_MINUTES = env.float("ALERT_ORDER_WAITING_MINUTES", default=5.0)
+# A connected register not heard from for this long is re-tested (minutes; 0 turns it off).
+ALERT_HEARTBEAT_MINUTES = env.float("ALERT_HEARTBEAT_MINUTES", default=5.0)
+# Period of CheckIncidentsJob (celery-beat): time-based incidents, resolutions, lost deliveries.
+ALERT_CHECK_SECONDS = env.int("ALERT_CHECK_SECONDS", default=30)
+# Resolved incidents kept per location (the oldest are deleted).
+INCIDENT_HISTORY_PER_LOCATION = env.int("INCIDENT_HISTORY_PER_LOCATION", default=100)
+# Notification deliveries: attempts, backoff base and cap (s), webhook timeout (s).
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8)
+NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=10.0)
+NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=3600.0)
+NOTIFY_WEBHOOK_TIMEOUT_SECONDS = env.float("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Readiness: a register disconnected longer than this (minutes) pauses ordering, and so do
+# more than READINESS_MAX_WAITING_ORDERS orders waiting for the register.
+READINESS_DISCONNECTED_GRACE_MINUTES = env.float(
+    "READINESS_DISCONNECTED_GRACE_MINUTES", default=2.0
+)
+READINESS_MAX_WAITING_ORDERS = env.int("READINESS_MAX_WAITING_ORDERS", default=5)
+
+# Bearer token /metrics asks for in production (unset: /metrics answers 404 there).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# --- E-mail (Django's email framework; notifications) ------------------------------------------
+# Development prints mail to the log (console backend); production sends it over SMTP.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Upvendo alerts <alerts@upvendo.example>"
+)
+
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -338,17 +384,22 @@ if PRODUCTION:
 # with the redacting filter (upvendo/celery.py applies LOGGING when a worker starts).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json: one JSON object per line with the location/integration/order/run ids (upvendo/logcontext.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "upvendo.logging.RedactSecretsFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "upvendo.logcontext.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["redact"],
         },
     },

@@ -1,16 +1,23 @@
 """Seed the demo: a user with a password and an API token, its vendor and a location.
 
 With `--pos-url` (and the register's keys) it also connects the location's Hendrickx
-integration to that register, with encryption on, and runs the connection test.
+integration to that register, with encryption on, and runs the connection test. It also adds an
+e-mail notification channel for the demo vendor (development prints mail to the `default`
+worker's log) and a staff user for the support view, and says how to stage an outage.
 Idempotent: running it again reuses what exists. Refused in production.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.services import ensure_vendor_user
+from incidents.kinds import EVENT_TYPES
+from incidents.repository import ChannelRepository
 from integrations.credentials import Credentials
 from integrations.services import HendrickxService
 from locations.repository import Location, LocationRepository
@@ -19,6 +26,9 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password"
 DEMO_VENDOR = "Demo Restaurants"
 DEMO_LOCATION = "Demo Brasserie"
+DEMO_ALERTS = "alerts@demo-restaurants.example"
+SUPPORT_USERNAME = "support"
+SUPPORT_PASSWORD = "support-password"
 
 
 class Command(BaseCommand):
@@ -43,6 +53,23 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo login:     {DEMO_USERNAME} / {DEMO_PASSWORD}")
         self.stdout.write(f"Demo API token: {demo.token}")
         self.stdout.write(f"Demo location:  {location.name} ({location.id})")
+        self.seed_operations(vendor_id)
+        self.stdout.write(
+            f"Demo alerts:    e-mail to {DEMO_ALERTS} (printed in the worker-default log)"
+        )
+        self.stdout.write(
+            f"Support view:   {base_url}/support  ({SUPPORT_USERNAME} / {SUPPORT_PASSWORD})"
+        )
+        self.stdout.write(
+            f"Readiness:      curl -H 'Authorization: Token {demo.token}' "
+            f"{base_url}/api/backoffice/locations/{location.id}/readiness"
+        )
+        if options["pos_url"]:
+            control = str(options["pos_url"]).split("/kassanet")[0].rstrip("/") + "/_control/faults"
+            self.stdout.write(
+                f"Stage an outage: curl -X POST -d '{{\"offline\": true}}' {control}  "
+                "(an incident after ALERT_DISCONNECTED_MINUTES; '{\"offline\": false}' ends it)"
+            )
         path = f"locations/{location.id}"
         if options["pos_url"]:
             self.connect_pos(location, options)
@@ -66,3 +93,20 @@ class Command(BaseCommand):
         )
         result = service.test_connection(integration)
         self.stdout.write(f"Demo POS:       Hendrickx at {options['pos_url']}: {result.message}")
+
+    def seed_operations(self, vendor_id: str) -> None:
+        channels = ChannelRepository()
+        if not any(c.target == DEMO_ALERTS for c in channels.list_for_vendor(vendor_id)):
+            channels.create(
+                vendor_id=vendor_id,
+                kind="email",
+                target=DEMO_ALERTS,
+                events=list(EVENT_TYPES),
+                secret_token=None,
+                now=datetime.now(UTC),
+            )
+        user_model = get_user_model()
+        support, _ = user_model.objects.get_or_create(username=SUPPORT_USERNAME)
+        support.is_staff = True
+        support.set_password(SUPPORT_PASSWORD)
+        support.save()
