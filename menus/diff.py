@@ -72,8 +72,8 @@ class EntityPlan:
     """Operations for one collection, as BSON-storable dicts, and the desired records' ids.
 
     An operation is ``{"op": "create", "_id", "key", "fields", "defaults"}``,
-    ``{"op": "update", "_id", "key", "fields"}`` (only the changed fields) or
-    ``{"op": "delete", "_id", "key"}``. ``key`` is the register id (the item id for inventory).
+    ``{"op": "update", "_id", "key", "fields", "old", "name"}`` (only the changed fields, and their
+    stored values for the report) or ``{"op": "delete", "_id", "key", "name"}``. ``key`` is the register id (the item id for inventory).
     """
 
     entity: str
@@ -147,10 +147,12 @@ def _diff(
                     "_id": doc["_id"],
                     "key": key,
                     "fields": {**changed, **(touch or {})},
+                    "old": {name: doc.get(name) for name in changed},
+                    "name": doc.get("name"),
                 }
             )
     plan.ops.extend(
-        {"op": "delete", "_id": doc["_id"], "key": key}
+        {"op": "delete", "_id": doc["_id"], "key": key, "name": doc.get("name")}
         for key, doc in existing.items()
         if key not in desired
     )

@@ -219,6 +219,15 @@ if MENU_IMPORT_STALL_SECONDS <= MENU_IMPORT_TIME_LIMIT:
         "MENU_IMPORT_STALL_SECONDS must be greater than MENU_IMPORT_TIME_LIMIT "
         f"({MENU_IMPORT_STALL_SECONDS} <= {MENU_IMPORT_TIME_LIMIT})."
     )
+# The mass-change guard: an import that would delete more than this share of the provider's
+# items (or leave none) is held for review (an integration's settings.max_delete_share
+# overrides it). Import runs kept per integration (history).
+MENU_IMPORT_MAX_DELETE_SHARE = env.float("MENU_IMPORT_MAX_DELETE_SHARE", default=0.3)
+if not 0 <= MENU_IMPORT_MAX_DELETE_SHARE <= 1:
+    raise ImproperlyConfigured(
+        f"MENU_IMPORT_MAX_DELETE_SHARE must be between 0 and 1, not {MENU_IMPORT_MAX_DELETE_SHARE}."
+    )
+MENU_IMPORT_HISTORY = env.int("MENU_IMPORT_HISTORY", default=50)
 # Where a table's QR code points; {location_id} and {table_number} are filled in.
 TABLE_ORDERING_URL = env.str(
     "TABLE_ORDERING_URL",
