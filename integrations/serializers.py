@@ -71,6 +71,15 @@ class ConnectSerializer(StrictSerializer):
         help_text='Daily menu sync at this local time of the location ("HH:mm"); '
         "null turns it off; omitted keeps the current one.",
     )
+    max_delete_share = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0.0,
+        max_value=1.0,
+        help_text="The mass-change guard for this integration: an import that would delete more "
+        "than this share (0-1) of its items is held for review; null uses "
+        "MENU_IMPORT_MAX_DELETE_SHARE; omitted keeps the current one.",
+    )
 
     def validate_base_url(self, value: str) -> str:
         return str(_as_field_error(validate_pos_url, value))
@@ -113,10 +122,16 @@ class IntegrationSettingsSerializer(serializers.Serializer[Any]):
     tables = serializers.ListField(child=serializers.IntegerField())
     table_section_id = serializers.CharField(allow_null=True)
     payment_type_id = serializers.CharField(allow_null=True)
+    max_delete_share = serializers.FloatField(
+        allow_null=True, help_text="null: MENU_IMPORT_MAX_DELETE_SHARE applies."
+    )
 
 
 class SyncStatusSerializer(serializers.Serializer[Any]):
-    status = serializers.ChoiceField(choices=["success", "error", "in_progress"], allow_null=True)
+    status = serializers.ChoiceField(
+        choices=["success", "error", "in_progress", "needs_review", "preview", "discarded"],
+        allow_null=True,
+    )
     message = serializers.CharField(allow_blank=True)
     stage = serializers.CharField(allow_null=True)
     details = serializers.DictField()

@@ -88,6 +88,11 @@ class IntegrationView(KassanetView):
             if sync_time is ...
             else service.connect(location, form.credentials(), sync_time)
         )
+        if "max_delete_share" in form.validated_data:
+            service.integrations.update_settings(
+                integration.id, max_delete_share=form.validated_data["max_delete_share"]
+            )
+            integration = service.integrations.get_by_id(integration.id) or integration
         return self.details(service, integration)
 
     @extend_schema(

@@ -9,6 +9,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api import StrictSerializer
+from integrations.serializers import StrictBooleanField
+from menus.runs import RUN_STATUSES, TRIGGERS
+
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 
@@ -102,6 +106,7 @@ class InventorySerializer(RecordSerializer):
 class SyncStartedSerializer(serializers.Serializer[Any]):
     run_id = serializers.CharField()
     status = serializers.CharField(help_text="in_progress")
+    preview = serializers.BooleanField()
 
 
 def page_serializer(item: type[serializers.Serializer[Any]]) -> type[serializers.Serializer[Any]]:
@@ -116,3 +121,69 @@ def page_serializer(item: type[serializers.Serializer[Any]]) -> type[serializers
             "results": item(many=True),
         },
     )
+
+
+class SyncMenuRequestSerializer(StrictSerializer):
+    preview = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Read the register and plan only: nothing is written to the menu, a "
+        "`preview` run is left to apply or discard.",
+    )
+    confirm_deletions = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Apply even when the import would delete more than the mass-change guard "
+        "allows (an admin action).",
+    )
+
+
+class ImportRunSerializer(serializers.Serializer[Any]):
+    """One import run (menus/runs.py); the list leaves out `diff`, `warnings` and the
+    skipped products' entries (their counts stay)."""
+
+    id = IdField(source="*")
+    integration_id = serializers.CharField()
+    location_id = serializers.CharField()
+    provider = serializers.CharField()
+    trigger = serializers.ChoiceField(choices=list(TRIGGERS))
+    preview = serializers.BooleanField()
+    confirm_deletions = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=list(RUN_STATUSES))
+    stage = serializers.CharField(allow_null=True, default=None)
+    message = serializers.CharField(allow_blank=True, default="")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True, default=None)
+    applied_at = serializers.DateTimeField(allow_null=True, default=None)
+    durations = serializers.DictField(
+        child=serializers.FloatField(), default=dict, help_text="Seconds per stage."
+    )
+    read = serializers.DictField(
+        child=serializers.IntegerField(), default=dict, help_text="What the register sent."
+    )
+    report = serializers.DictField(default=dict, help_text="Counts per entity.")
+    guard = serializers.DictField(
+        allow_null=True,
+        default=None,
+        help_text="The mass-change guard: held, existing, deleted, remaining, share, "
+        "max_share, reason.",
+    )
+    skipped = serializers.DictField(
+        default=dict,
+        help_text="Register products not on the menu: total, reasons (code: count), "
+        "entries [{pos_id, name, reason, text, removed}] (at most 500), truncated.",
+    )
+    diff = serializers.DictField(
+        required=False,
+        help_text="Per entity, created/updated/deleted: {total, entries [{pos_id, name, "
+        "changes: {field: {old, new}}}]} (at most 200 entries each).",
+    )
+    warnings = serializers.ListField(child=serializers.CharField(), required=False)
+    error = serializers.DictField(allow_null=True, default=None)
+
+
+class ImportRunAcceptedSerializer(serializers.Serializer[Any]):
+    run_id = serializers.CharField()
+    status = serializers.CharField(help_text="in_progress")

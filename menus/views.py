@@ -1,7 +1,10 @@
-"""Menu endpoints: start an import, and read a location's imported menu.
+"""Menu endpoints: start an import, its runs, and read a location's imported menu.
 
 - ``POST /api/backoffice/kassanet/{provider}/{location_id}/sync-menu`` (202, 409 while one
-  runs), routed from integrations/urls.py;
+  runs; ``{"preview": true}``, ``{"confirm_deletions": true}``), routed from
+  integrations/urls.py, like the runs:
+- ``GET .../imports`` (newest first, paginated), ``GET .../imports/{run_id}``,
+  ``POST .../imports/{run_id}/apply`` and ``POST .../imports/{run_id}/discard``;
 - ``GET /api/backoffice/locations/{location_id}/{categories|items|display-groups|menus|
   inventory}``: paginated with ``limit``/``offset``, only the caller's vendor's locations.
 """
@@ -18,11 +21,12 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import kassanet
 from accounts.api import (
     AUTH_ERRORS,
     NOT_FOUND,
@@ -32,7 +36,12 @@ from accounts.api import (
     vendor_location_or_404,
 )
 from integrations.views import PATH_PARAMETERS, KassanetView
-from menus.importer import ImportInProgressError, ImportNotStartedError
+from menus.importer import (
+    ImportInProgressError,
+    ImportNotStartedError,
+    RunConflictError,
+    RunNotFoundError,
+)
 from menus.repository import (
     CategoryRepository,
     DisplayGroupRepository,
@@ -43,13 +52,17 @@ from menus.repository import (
     ModifierGroupRepository,
     Page,
 )
+from menus.runs import ImportHistoryRepository
 from menus.serializers import (
     CategorySerializer,
     DisplayGroupSerializer,
+    ImportRunAcceptedSerializer,
+    ImportRunSerializer,
     InventorySerializer,
     ItemSerializer,
     MenuSerializer,
     PageQuerySerializer,
+    SyncMenuRequestSerializer,
     SyncStartedSerializer,
     page_serializer,
 )
@@ -65,16 +78,30 @@ class ImportNotStarted(APIException):
     default_code = "import_not_started"
 
 
+class RunConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "run_conflict"
+
+
+class RegisterUnavailable(APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "register_unavailable"
+
+
 class SyncMenuView(KassanetView):
     @extend_schema(
         operation_id="kassanet_sync_menu",
-        summary="Start a full menu import in the background",
-        description="Answers 202 with the run id; follow `sync_status` on the integration. "
-        "409 while an import of this integration is in progress.",
+        summary="Start a full menu import (or a preview) in the background",
+        description="Answers 202 with the run id; follow the run (`imports/{run_id}`) or "
+        "`sync_status` on the integration. 409 while an import of this integration is in "
+        "progress. `preview` plans without writing; an import that would delete more than "
+        "the mass-change guard allows is held as `needs_review` unless `confirm_deletions` "
+        "(an admin action).",
         parameters=PATH_PARAMETERS,
-        request=None,
+        request=SyncMenuRequestSerializer,
         responses={
             202: SyncStartedSerializer,
+            400: VALIDATION_ERROR,
             404: NOT_FOUND,
             409: OpenApiResponse(ApiErrorSerializer, description="An import is in progress."),
             503: OpenApiResponse(
@@ -87,13 +114,148 @@ class SyncMenuView(KassanetView):
     def post(self, request: Request, provider: str, location_id: str) -> Response:
         service, location = self.service_and_location(request, provider, location_id)
         integration = self.integration_or_404(service, location)
+        form = SyncMenuRequestSerializer(data=request.data or {})
+        form.is_valid(raise_exception=True)
+        preview: bool = form.validated_data["preview"]
         try:
-            run_id = service.import_menu(integration)
+            run_id = service.import_menu(
+                integration,
+                preview=preview,
+                confirm_deletions=form.validated_data["confirm_deletions"],
+            )
         except ImportInProgressError as error:
             raise ImportInProgress(str(error)) from None
         except ImportNotStartedError as error:
             raise ImportNotStarted(str(error)) from None
+        return Response(
+            {"run_id": run_id, "status": "in_progress", "preview": preview},
+            status.HTTP_202_ACCEPTED,
+        )
+
+
+RUN_PARAMETERS = [
+    *PATH_PARAMETERS,
+    OpenApiParameter("run_id", OpenApiTypes.STR, OpenApiParameter.PATH),
+]
+
+
+class ImportRunsView(KassanetView):
+    @extend_schema(
+        operation_id="kassanet_imports_list",
+        summary="The integration's import runs, newest first (the last 50 are kept)",
+        parameters=[
+            *PATH_PARAMETERS,
+            OpenApiParameter("limit", OpenApiTypes.INT, description="1-500, default 100"),
+            OpenApiParameter("offset", OpenApiTypes.INT, description="default 0"),
+        ],
+        responses={
+            200: page_serializer(ImportRunSerializer),
+            400: VALIDATION_ERROR,
+            404: NOT_FOUND,
+            **AUTH_ERRORS,
+        },
+        tags=["kassanet"],
+    )
+    def get(self, request: Request, provider: str, location_id: str) -> Response:
+        service, location = self.service_and_location(request, provider, location_id)
+        integration = self.integration_or_404(service, location)
+        query = PageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        limit, offset = query.validated_data["limit"], query.validated_data["offset"]
+        total, runs = ImportHistoryRepository().page(integration.id, limit=limit, offset=offset)
+        return Response(
+            {
+                "count": total,
+                "limit": limit,
+                "offset": offset,
+                "results": ImportRunSerializer(runs, many=True).data,
+            }
+        )
+
+
+class ImportRunView(KassanetView):
+    @extend_schema(
+        operation_id="kassanet_imports_retrieve",
+        summary="One import run with its report: counts, diff and skipped products",
+        parameters=RUN_PARAMETERS,
+        responses={200: ImportRunSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
+        tags=["kassanet"],
+    )
+    def get(self, request: Request, provider: str, location_id: str, run_id: str) -> Response:
+        service, location = self.service_and_location(request, provider, location_id)
+        integration = self.integration_or_404(service, location)
+        run = ImportHistoryRepository().get(run_id, integration.id)
+        if run is None:
+            raise NotFound(f"This integration has no import run {run_id!r}.")
+        return Response(ImportRunSerializer(run).data)
+
+
+class ImportRunApplyView(KassanetView):
+    """Apply a held run. An admin action (roles: admin; VendorPermission until roles land)."""
+
+    @extend_schema(
+        operation_id="kassanet_imports_apply",
+        summary="Apply a preview or a run held for review (in the background)",
+        description="Reads the register again: 409 \"The register's menu changed since this "
+        'preview; preview again" when its content hash differs, 409 too when another import '
+        "was applied since the run was planned, or when the run is not `preview` / "
+        "`needs_review`. 502 when the register cannot be read.",
+        parameters=RUN_PARAMETERS,
+        request=None,
+        responses={
+            202: ImportRunAcceptedSerializer,
+            404: NOT_FOUND,
+            409: OpenApiResponse(ApiErrorSerializer, description="Cannot be applied."),
+            502: OpenApiResponse(ApiErrorSerializer, description="The register is unavailable."),
+            503: OpenApiResponse(ApiErrorSerializer, description="The task queue is down."),
+            **AUTH_ERRORS,
+        },
+        tags=["kassanet"],
+    )
+    def post(self, request: Request, provider: str, location_id: str, run_id: str) -> Response:
+        service, location = self.service_and_location(request, provider, location_id)
+        integration = self.integration_or_404(service, location)
+        try:
+            service.apply_import(integration, run_id)
+        except RunNotFoundError as error:
+            raise NotFound(str(error)) from None
+        except (RunConflictError, ImportInProgressError) as error:
+            raise RunConflict(str(error)) from None
+        except ImportNotStartedError as error:
+            raise ImportNotStarted(str(error)) from None
+        except kassanet.KassanetError as error:
+            raise RegisterUnavailable(
+                f"The register could not be read ({error.message}); nothing was applied."
+            ) from None
         return Response({"run_id": run_id, "status": "in_progress"}, status.HTTP_202_ACCEPTED)
+
+
+class ImportRunDiscardView(KassanetView):
+    """Discard a held run. An admin action (roles: admin; VendorPermission until roles land)."""
+
+    @extend_schema(
+        operation_id="kassanet_imports_discard",
+        summary="Discard a preview or a run held for review (nothing is written)",
+        parameters=RUN_PARAMETERS,
+        request=None,
+        responses={
+            200: ImportRunSerializer,
+            404: NOT_FOUND,
+            409: OpenApiResponse(ApiErrorSerializer, description="Not a held run."),
+            **AUTH_ERRORS,
+        },
+        tags=["kassanet"],
+    )
+    def post(self, request: Request, provider: str, location_id: str, run_id: str) -> Response:
+        service, location = self.service_and_location(request, provider, location_id)
+        integration = self.integration_or_404(service, location)
+        try:
+            service.discard_import(integration, run_id)
+        except RunNotFoundError as error:
+            raise NotFound(str(error)) from None
+        except RunConflictError as error:
+            raise RunConflict(str(error)) from None
+        return Response(ImportRunSerializer(ImportHistoryRepository().get(run_id)).data)
 
 
 class LocationRecordsView(APIView):

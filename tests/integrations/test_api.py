@@ -214,6 +214,7 @@ def test_details_show_settings_status_and_newest_logs_first(
         "tables": [1, 2],
         "table_section_id": None,
         "payment_type_id": "PT3",
+        "max_delete_share": None,
     }
     assert body["sync_status"] == {
         "status": None,
