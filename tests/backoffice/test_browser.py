@@ -13,6 +13,7 @@ Screenshots go to a temporary directory, or to `$BACKOFFICE_SCREENSHOTS` when it
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Iterator
@@ -32,10 +33,12 @@ from playwright.sync_api import (
 from pymongo.database import Database
 
 from accounts.services import VendorUser, ensure_vendor_user
+from integrations.services import get_service
 from kassanet.testing import SimulatorHandle, start_simulator
 from locations.repository import Location
 from tests.backoffice.conftest import make_location
 from tests.e2e_support import Worker, celery_worker
+from tests.menus.support import connect
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -336,3 +339,67 @@ def test_a_manager_connects_syncs_follows_orders_and_disconnects_in_the_browser(
     expect(page.locator('[data-bind="state-badge"]')).to_have_text("Not connected")
     for entity in (*IMPORTED, "table_sections"):
         assert indexed_db[entity].count_documents({"location_id": brasserie.id}) == 0, entity
+
+
+def test_a_manager_reviews_a_held_import_and_a_preview_in_the_browser(
+    live_server: Any,
+    demo: VendorUser,
+    brasserie: Location,
+    simulator: SimulatorHandle,
+    worker: Worker,
+    browser: BrowserContext,
+    shots: Path,
+    indexed_db: Database[dict[str, Any]],
+) -> None:
+    integration = connect(brasserie, simulator)
+    assert get_service(PROVIDER).import_menu_now(integration)["status"] == "success"
+    items_before = indexed_db["items"].count_documents({"location_id": brasserie.id})
+    catalog = copy.deepcopy(simulator.catalog())
+    kept = catalog["products"][: len(catalog["products"]) // 2]
+    gone = catalog["products"][len(kept) :]
+    simulator.set_catalog({**catalog, "products": kept})
+
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/hendrickx")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_label("Password").press("Enter")
+    history = page.locator('[data-bind="imports"]')
+    expect(history.locator("tr")).to_have_count(1)  # the first import, made by the command
+
+    # Sync now: half the items would go, so the import is held and shows what it would do.
+    page.get_by_role("button", name="Sync now").click()
+    detail = page.locator('[data-bind="run-detail"]')
+    expect(detail).to_have_attribute("data-status", "needs_review", timeout=60_000)
+    expect(page.locator('[data-bind="guard"]')).to_contain_text(
+        f"it would delete {len(gone)} of {items_before} items"
+    )
+    deleted = detail.locator('[data-diff="items.deleted"] li')
+    expect(deleted).to_have_count(len(gone))
+    expect(deleted.first).to_contain_text(f"(POS {gone[0]['id']})")
+    expect(page.locator('[data-bind="sync-message"]')).to_contain_text("held for review")
+    assert indexed_db["items"].count_documents({"location_id": brasserie.id}) == items_before
+    page.screenshot(path=shots / "08-import-held-for-review.png", full_page=True)
+
+    # Discard: nothing changes.
+    detail.get_by_role("button", name="Discard").click()
+    expect(history.locator('tr[data-status="discarded"]')).to_have_count(1)
+    expect(detail.get_by_role("button", name="Apply")).to_have_count(0)
+
+    # A preview, then the register changes before Apply: refused, preview again.
+    page.get_by_role("button", name="Preview sync").click()
+    expect(detail).to_have_attribute("data-status", "preview", timeout=60_000)
+    simulator.set_catalog({**catalog, "products": kept[1:]})
+    detail.get_by_role("button", name="Apply").click()
+    expect(page.locator("#notice")).to_have_text(
+        "The register's menu changed since this preview; preview again"
+    )
+    assert indexed_db["items"].count_documents({"location_id": brasserie.id}) == items_before
+
+    # Preview again and apply it: the menu now matches the register.
+    page.get_by_role("button", name="Preview sync").click()
+    expect(history.locator('tr[data-status="preview"]')).to_have_count(2, timeout=60_000)
+    expect(detail.get_by_role("button", name="Apply")).to_be_visible()
+    detail.get_by_role("button", name="Apply").click()
+    expect(detail).to_have_attribute("data-status", "success", timeout=60_000)
+    assert indexed_db["items"].count_documents({"location_id": brasserie.id}) == len(kept) - 1
