@@ -134,6 +134,23 @@ def _display(value: Any) -> Any:
     return value
 
 
+def _references(old: Any, new: Any) -> dict[str, Any]:
+    """A change of a list of references (``item_ids`` ...): counts, not 24-hex ids."""
+    old_ids, new_ids = list(old or []), list(new or [])
+    added = len(set(new_ids) - set(old_ids))
+    removed = len(set(old_ids) - set(new_ids))
+    note = f"{added} added, {removed} removed"
+    if not added and not removed:
+        note = "reordered"
+    return {"old": f"{len(old_ids)} linked", "new": f"{len(new_ids)} linked ({note})"}
+
+
+def _change(name: str, old: Any, new: Any) -> dict[str, Any]:
+    if name.endswith("_ids") and isinstance(new, list):
+        return _references(old, new)
+    return {"old": _display(old), "new": _display(new)}
+
+
 def _entry(entity: str, op: Mapping[str, Any]) -> dict[str, Any]:
     pos_id = None if entity == "menus" else op["key"]
     if op["op"] == "create":
@@ -145,7 +162,7 @@ def _entry(entity: str, op: Mapping[str, Any]) -> dict[str, Any]:
         "pos_id": pos_id,
         "name": op["fields"].get("name", op.get("name")),
         "changes": {
-            name: {"old": _display(old.get(name)), "new": _display(op["fields"][name])}
+            name: _change(name, old.get(name), op["fields"][name])
             for name in op["fields"]
             if name not in _HIDDEN_FIELDS
         },

@@ -168,6 +168,14 @@ def test_the_diff_names_each_changed_field_old_and_new_and_each_deletion(
     }
     assert items["deleted"] == {"total": 1, "entries": [{"pos_id": "P7", "name": "Tiramisu"}]}
     assert run["diff"]["categories"]["deleted"]["entries"] == [{"pos_id": "C5", "name": "Desserts"}]
+    # A list of references changes as counts, not as ids.
+    assert run["diff"]["display_groups"]["updated"]["entries"] == [
+        {
+            "pos_id": "S3",
+            "name": "Sweet",
+            "changes": {"item_ids": {"old": "1 linked", "new": "0 linked (0 added, 1 removed)"}},
+        }
+    ]
 
 
 def test_each_skip_reason_is_listed_with_the_product(

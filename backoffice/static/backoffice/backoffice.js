@@ -253,7 +253,7 @@ function renderSync(sync) {
   STAGES.forEach((stage, index) => {
     const item = $(`[data-stage="${stage}"]`, stages);
     let stageState = "waiting";
-    if (sync.status === "success") stageState = "done";
+    if (sync.status === "success" || HELD.has(sync.status)) stageState = "done";
     else if (failedAt) stageState = stage === failedAt ? "failed" : index < STAGES.indexOf(failedAt) ? "done" : "waiting";
     else if (current >= 0) stageState = index < current ? "done" : index === current ? "current" : "waiting";
     item.dataset.state = stageState;
@@ -501,7 +501,7 @@ function itemCounts(report) {
 
 function runRow(run) {
   const [label, tone] = RUN_STATUS[run.status] || [run.status, ""];
-  const started = localTime(run.created_at);
+  const started = dateFormat.format(new Date(run.created_at));
   const show = el("button", {
     text: "Details",
     className: "button small",
@@ -509,7 +509,7 @@ function runRow(run) {
   });
   show.addEventListener("click", () => openRun(run.id));
   return el("tr", { attrs: { "data-run": run.id, "data-status": run.status } }, [
-    el("td", { text: started }),
+    el("td", {}, [localTime(run.created_at)]),
     el("td", { text: run.preview ? `${run.trigger} preview` : run.trigger }),
     el("td", {}, [badge(label, tone)]),
     el("td", { text: itemCounts(run.report) }),
@@ -567,7 +567,7 @@ function skippedSection(skipped) {
       el("td", { text: entry.removed ? "Removed from the menu" : "" }),
     ]),
   );
-  const table = el("table", { className: "report" }, [
+  const table = el("table", { className: "skips" }, [
     el("caption", { text: `Why ${plural(skipped.total, "register product")} are not on the menu` }),
     el("thead", {}, [
       el("tr", {}, ["POS id", "Name", "Reason", ""].map((text) => el("th", { text, attrs: { scope: "col" } }))),
@@ -595,7 +595,7 @@ async function openRun(id) {
   const [label, tone] = RUN_STATUS[run.status] || [run.status, ""];
   const detail = bound("run-detail");
   const children = [
-    el("h3", {}, [`Import of ${localTime(run.created_at)} `, badge(label, tone)]),
+    el("h3", {}, [run.preview ? "Preview of " : "Import of ", localTime(run.created_at), " ", badge(label, tone)]),
     el("p", { text: run.message, className: run.status === "error" ? "form-error" : "muted" }),
   ];
   if (run.guard?.held && run.status === "needs_review") {
