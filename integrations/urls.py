@@ -5,6 +5,8 @@ from menus.views import (
     ImportRunDiscardView,
     ImportRunsView,
     ImportRunView,
+    MenuVersionRestoreView,
+    MenuVersionsView,
     SyncMenuView,
 )
 
@@ -21,5 +23,11 @@ urlpatterns = [
     ),
     *slash_optional(
         f"{ROUTE}/imports/<str:run_id>/discard", ImportRunDiscardView, "kassanet-import-discard"
+    ),
+    *slash_optional(f"{ROUTE}/menu-versions", MenuVersionsView, "kassanet-menu-versions"),
+    *slash_optional(
+        f"{ROUTE}/menu-versions/<str:version_id>/restore",
+        MenuVersionRestoreView,
+        "kassanet-menu-version-restore",
     ),
 ]

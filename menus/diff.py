@@ -121,6 +121,7 @@ def _diff(
     *,
     defaults: Mapping[str, Any] | None = None,
     touch: Mapping[str, Any] | None = None,
+    reset: tuple[str, ...] = (),
 ) -> EntityPlan:
     """Create what is new, update the changed fields of what exists, delete what is gone."""
     plan = EntityPlan(entity, ids=ids)
@@ -140,6 +141,9 @@ def _diff(
         changed = {
             name: value for name, value in fields.items() if doc.get(name, _MISSING) != value
         }
+        for flag in reset:  # a flag a restore set, that the register's answer clears
+            if doc.get(flag):
+                changed[flag] = False
         if changed:
             plan.ops.append(
                 {
@@ -240,7 +244,7 @@ def plan_items(
         }
         for key, item in items.items()
     }
-    return _diff("items", desired, indexed, ids, defaults=LOCAL_FIELDS)
+    return _diff("items", desired, indexed, ids, defaults=LOCAL_FIELDS, reset=("register_missing",))
 
 
 def plan_display_groups(

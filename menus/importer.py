@@ -81,6 +81,7 @@ from menus.runs import (
     check_guard,
     register_hash,
 )
+from menus.versions import VERSION_ENTITIES, MenuVersionRepository, keep_versions
 from tables.services import sync_table_section
 from upvendo.logging import redact
 from upvendo.mongo import get_client
@@ -220,6 +221,7 @@ class MenuImporter:
         self.status = MenuImportStatusRepository(locations=service.locations)
         self.runs = runs or ImportRunRepository()
         self.history = ImportHistoryRepository()
+        self.versions = MenuVersionRepository()
         self.clock = clock
         self.categories = CategoryRepository()
         self.modifier_groups = ModifierGroupRepository()
@@ -279,8 +281,7 @@ class MenuImporter:
             finished_at=None,
             durations={},
         )
-        for old in self.history.trim(integration.id, settings.MENU_IMPORT_HISTORY):
-            self.runs.delete(old)
+        self.trim_history(integration)
         self.integrations.append_log(
             integration.id,
             "info",
@@ -290,6 +291,11 @@ class MenuImporter:
             trigger=trigger,
         )
         return run_id
+
+    def trim_history(self, integration: Integration) -> None:
+        """Keep the newest MENU_IMPORT_HISTORY runs; older ones go with their staging."""
+        for old in self.history.trim(integration.id, settings.MENU_IMPORT_HISTORY):
+            self.runs.delete(old)
 
     def release(self, integration: Integration, run_id: str, error: Exception) -> str:
         """Give up a claimed run that never started, so the next request may start one."""
@@ -424,6 +430,8 @@ class MenuImporter:
             details["error"] = error_details(error)
         # The sync status last: whoever waits for it finds the rest done.
         self.runs.delete(run_id)
+        if self.versions.get(integration.id, run_id) is None:  # no commit: not a version
+            self.versions.drop_chunks(run_id)
         self._end_run(run_id, STATUS_ERROR, message, failed_stage=stage, error=details.get("error"))
         self.integrations.finish_sync(integration.id, run_id, SYNC_ERROR, message, details)
         self.integrations.append_log(
@@ -610,6 +618,7 @@ class MenuImporter:
             f"{details['display_groups_imported']} display groups."
         )
         self.status.set_menu_revision(integration.id, run_id)
+        self.versions.trim(integration.id, keep_versions())
         emit_reload_menu(integration.location_id, self.provider, reason="menu imported")
         self._end_run(
             run_id, STATUS_SUCCESS, message, applied_at=datetime.now(UTC), tables=details["tables"]
@@ -759,6 +768,12 @@ class MenuImporter:
         location_id = integration.location_id
         if plans is None:
             plans = {entity: self.runs.load(run_id, plan_kind(entity)) for entity in ENTITIES}
+        # The menu this import replaces becomes a version (not for stock-only changes, and
+        # not when there was no menu yet); its document is written in the transaction.
+        version: dict[str, int] | None = None
+        if any(plans[entity] for entity in VERSION_ENTITIES):
+            counts = self.versions.snapshot(run_id, location_id, self.provider)
+            version = counts if any(counts.values()) else None
 
         def write(session: ClientSession) -> dict[str, Any]:
             committed = self.runs.state(run_id, session)
@@ -776,7 +791,9 @@ class MenuImporter:
                 tables,
                 session=session,
             )
-            applied = {**details, "tables": result}
+            applied = {**details, "tables": result, "version_kept": version is not None}
+            if version is not None:
+                self.versions.commit(run_id, integration, version, session)
             self.runs.update_state(run_id, session, applied=True, details=applied)
             return applied
 

@@ -86,6 +86,24 @@ register_indexes(
     ],
 )
 register_indexes(
+    "menu_versions",
+    [
+        IndexModel(
+            [("integration_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="integration_created_at",
+        )
+    ],
+)
+register_indexes(
+    "menu_version_chunks",
+    [
+        IndexModel(
+            [("version_id", ASCENDING), ("entity", ASCENDING), ("seq", ASCENDING)],
+            name="version_chunks",
+        )
+    ],
+)
+register_indexes(
     "integrations",
     [
         # ResumeStalledMenuImportsJob: the in-progress imports by last progress (a handful).

@@ -78,6 +78,10 @@ class ItemSerializer(RecordSerializer):
     category_id = serializers.CharField(allow_null=True)
     modifier_group_ids = serializers.ListField(child=serializers.CharField())
     modifier_groups = ModifierGroupSerializer(many=True, help_text="The linked groups, expanded.")
+    register_missing = serializers.BooleanField(
+        default=False,
+        help_text="Brought back by a menu restore although the register no longer has it.",
+    )
     description = serializers.CharField(allow_blank=True, default="")
     image = serializers.CharField(allow_null=True, default=None)
     display_order = serializers.IntegerField(allow_null=True, default=None)
@@ -146,7 +150,7 @@ class ImportRunSerializer(serializers.Serializer[Any]):
     integration_id = serializers.CharField()
     location_id = serializers.CharField()
     provider = serializers.CharField()
-    trigger = serializers.ChoiceField(choices=list(TRIGGERS))
+    trigger = serializers.ChoiceField(choices=[*TRIGGERS, "restore"])
     preview = serializers.BooleanField()
     confirm_deletions = serializers.BooleanField()
     status = serializers.ChoiceField(choices=list(RUN_STATUSES))
@@ -182,8 +186,23 @@ class ImportRunSerializer(serializers.Serializer[Any]):
     )
     warnings = serializers.ListField(child=serializers.CharField(), required=False)
     error = serializers.DictField(allow_null=True, default=None)
+    version_id = serializers.CharField(
+        required=False, help_text="A restore: the version it put back."
+    )
+    register_missing = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="A restore: the items it brought back that the register no longer has.",
+    )
 
 
 class ImportRunAcceptedSerializer(serializers.Serializer[Any]):
     run_id = serializers.CharField()
     status = serializers.CharField(help_text="in_progress")
+
+
+class MenuVersionSerializer(serializers.Serializer[Any]):
+    id = IdField(source="*")
+    run_id = serializers.CharField(help_text="The run that replaced this menu.")
+    created_at = serializers.DateTimeField()
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Records kept.")

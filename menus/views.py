@@ -61,10 +61,17 @@ from menus.serializers import (
     InventorySerializer,
     ItemSerializer,
     MenuSerializer,
+    MenuVersionSerializer,
     PageQuerySerializer,
     SyncMenuRequestSerializer,
     SyncStartedSerializer,
     page_serializer,
+)
+from menus.versions import (
+    MenuVersionRepository,
+    RestoreFailedError,
+    VersionNotFoundError,
+    VersionRestorer,
 )
 
 
@@ -352,3 +359,61 @@ class MenusView(LocationRecordsView):
 class InventoryView(LocationRecordsView):
     repository = InventoryRepository
     serializer = InventorySerializer
+
+
+class MenuVersionsView(KassanetView):
+    @extend_schema(
+        operation_id="kassanet_menu_versions_list",
+        summary="The kept menu versions (the menus applied imports replaced), newest first",
+        parameters=PATH_PARAMETERS,
+        responses={200: MenuVersionSerializer(many=True), 404: NOT_FOUND, **AUTH_ERRORS},
+        tags=["kassanet"],
+    )
+    def get(self, request: Request, provider: str, location_id: str) -> Response:
+        service, location = self.service_and_location(request, provider, location_id)
+        integration = self.integration_or_404(service, location)
+        versions = MenuVersionRepository().list(integration.id)
+        return Response(MenuVersionSerializer(versions, many=True).data)
+
+
+class MenuVersionRestoreView(KassanetView):
+    """Restore a version. An admin action (roles: admin; VendorPermission until roles land)."""
+
+    @extend_schema(
+        operation_id="kassanet_menu_versions_restore",
+        summary="Put a kept menu version back, in one transaction (recorded as a run)",
+        description="Items the register no longer has come back flagged `register_missing`. "
+        "409 while an import runs; 502 when the register cannot be read (nothing restored).",
+        parameters=[
+            *PATH_PARAMETERS,
+            OpenApiParameter("version_id", OpenApiTypes.STR, OpenApiParameter.PATH),
+        ],
+        request=None,
+        responses={
+            200: ImportRunSerializer,
+            404: NOT_FOUND,
+            409: OpenApiResponse(ApiErrorSerializer, description="An import is in progress."),
+            502: OpenApiResponse(ApiErrorSerializer, description="The register is unavailable."),
+            503: OpenApiResponse(
+                ApiErrorSerializer, description="The database refused; the menu is unchanged."
+            ),
+            **AUTH_ERRORS,
+        },
+        tags=["kassanet"],
+    )
+    def post(self, request: Request, provider: str, location_id: str, version_id: str) -> Response:
+        service, location = self.service_and_location(request, provider, location_id)
+        integration = self.integration_or_404(service, location)
+        try:
+            run = VersionRestorer(service).restore(integration, version_id)
+        except VersionNotFoundError as error:
+            raise NotFound(str(error)) from None
+        except RestoreFailedError as error:
+            raise ImportNotStarted(str(error)) from None
+        except ImportInProgressError as error:
+            raise RunConflict(str(error)) from None
+        except kassanet.KassanetError as error:
+            raise RegisterUnavailable(
+                f"The register could not be read ({error.message}); nothing was restored."
+            ) from None
+        return Response(ImportRunSerializer(run).data)

@@ -228,6 +228,8 @@ if not 0 <= MENU_IMPORT_MAX_DELETE_SHARE <= 1:
         f"MENU_IMPORT_MAX_DELETE_SHARE must be between 0 and 1, not {MENU_IMPORT_MAX_DELETE_SHARE}."
     )
 MENU_IMPORT_HISTORY = env.int("MENU_IMPORT_HISTORY", default=50)
+# Menu versions (the menu an applied import replaced) kept per integration, for a restore.
+MENU_VERSIONS_KEEP = env.int("MENU_VERSIONS_KEEP", default=5)
 # Where a table's QR code points; {location_id} and {table_number} are filled in.
 TABLE_ORDERING_URL = env.str(
     "TABLE_ORDERING_URL",
