@@ -67,6 +67,10 @@ def page_config(provider: str, display_name: str, location: Location) -> dict[st
             "importRun": reverse("kassanet-import", kwargs={**kassanet, "run_id": ID}),
             "applyRun": reverse("kassanet-import-apply", kwargs={**kassanet, "run_id": ID}),
             "discardRun": reverse("kassanet-import-discard", kwargs={**kassanet, "run_id": ID}),
+            "versions": reverse("kassanet-menu-versions", kwargs=kassanet),
+            "restoreVersion": reverse(
+                "kassanet-menu-version-restore", kwargs={**kassanet, "version_id": ID}
+            ),
             "transactions": reverse("location-transactions", kwargs={"location_id": location.id}),
             "retry": reverse("transaction-retry-pos", kwargs={"transaction_id": ID}),
             "sections": reverse("table-sections", kwargs={"location_id": location.id}),

@@ -405,3 +405,18 @@ def test_a_manager_reviews_a_held_import_and_a_preview_in_the_browser(
     expect(detail).to_have_attribute("data-status", "success", timeout=60_000)
     left = {doc["external_ids"][PROVIDER] for doc in indexed_db["items"].find(location_items)}
     assert left == imported & {p["id"] for p in kept[1:]}
+
+    # Restore the menu the apply replaced: every item is back, the lost ones flagged.
+    versions = page.locator('[data-bind="versions"] li')
+    expect(versions).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    versions.first.get_by_role("button", name=re.compile("^Restore")).click()
+    expect(page.locator("#notice")).to_contain_text("Menu version restored")
+    expect(detail).to_have_attribute("data-status", "success")
+    expect(versions).to_have_count(2)  # the restore kept the menu it replaced
+    restored = {
+        doc["external_ids"][PROVIDER]: doc for doc in indexed_db["items"].find(location_items)
+    }
+    assert set(restored) == imported
+    assert {key for key, doc in restored.items() if doc.get("register_missing")} == imported - left
+    page.screenshot(path=shots / "09-menu-restored.png", full_page=True)

@@ -487,6 +487,7 @@ async function loadRuns() {
   bound("imports-empty").hidden = page.results.length > 0;
   bound("imports-wrap").hidden = page.results.length === 0;
   bound("imports").replaceChildren(...page.results.map(runRow));
+  await loadVersions();
   const held = page.results.find((run) => HELD.has(run.status));
   const open = state.openRun || held?.id;
   if (open) await openRun(open);
@@ -629,6 +630,45 @@ async function discardRun(button, id) {
   await busy(button, "Discarding…", async () => {
     await api("POST", fill(urls.discardRun, id));
     notify("Import discarded; the menu is unchanged.", "ok");
+    await loadIntegration();
+    await loadRuns();
+  });
+}
+
+async function loadVersions() {
+  let versions;
+  try {
+    versions = await api("GET", urls.versions);
+  } catch (error) {
+    if (error.status !== 404) notify(`Menu versions: ${error.message}`, "bad");
+    return;
+  }
+  bound("versions-empty").hidden = versions.length > 0;
+  bound("versions").replaceChildren(
+    ...versions.map((version) => {
+      const restore = el("button", {
+        text: "Restore",
+        className: "button small",
+        attrs: { type: "button", "aria-label": `Restore the menu replaced on ${dateFormat.format(new Date(version.created_at))}` },
+      });
+      restore.addEventListener("click", () => restoreVersion(restore, version));
+      return el("li", { attrs: { "data-version": version.id } }, [
+        "Replaced ",
+        localTime(version.created_at),
+        `: ${plural(version.counts.items ?? 0, "item")}, ${plural(version.counts.display_groups ?? 0, "display group")} `,
+        restore,
+      ]);
+    }),
+  );
+}
+
+async function restoreVersion(button, version) {
+  const when = dateFormat.format(new Date(version.created_at));
+  if (!window.confirm(`Restore the ${displayName} menu as it was before ${when}? The current menu is kept as a version.`)) return;
+  await busy(button, "Restoring…", async () => {
+    const run = await api("POST", fill(urls.restoreVersion, version.id));
+    notify(run.message, "ok");
+    state.openRun = run.id;
     await loadIntegration();
     await loadRuns();
   });
