@@ -201,6 +201,34 @@ class ImportRunAcceptedSerializer(serializers.Serializer[Any]):
     status = serializers.CharField(help_text="in_progress")
 
 
+class ItemEditSerializer(StrictSerializer):
+    """The local fields of an item; POS-owned fields are refused by name."""
+
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, trim_whitespace=True
+    )
+    display_order = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=1_000_000
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        from menus.edits import POS_OWNED_ITEM_FIELDS, POS_OWNED_MESSAGE
+
+        if isinstance(data, dict):
+            owned = sorted(name for name in data if name in POS_OWNED_ITEM_FIELDS)
+            if owned:
+                raise serializers.ValidationError({name: [POS_OWNED_MESSAGE] for name in owned})
+        return super().to_internal_value(data)
+
+
+class DisplayGroupOrderSerializer(StrictSerializer):
+    item_ids = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        max_length=10_000,
+        help_text="Every item id of the group, once each, in the new order.",
+    )
+
+
 class MenuVersionSerializer(serializers.Serializer[Any]):
     id = IdField(source="*")
     run_id = serializers.CharField(help_text="The run that replaced this menu.")

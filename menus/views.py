@@ -21,7 +21,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,6 +36,7 @@ from accounts.api import (
     vendor_location_or_404,
 )
 from integrations.views import PATH_PARAMETERS, KassanetView
+from menus.edits import EditError, effective_item_ids, reorder_display_group, update_item
 from menus.importer import (
     ImportInProgressError,
     ImportNotStartedError,
@@ -55,10 +56,12 @@ from menus.repository import (
 from menus.runs import ImportHistoryRepository
 from menus.serializers import (
     CategorySerializer,
+    DisplayGroupOrderSerializer,
     DisplayGroupSerializer,
     ImportRunAcceptedSerializer,
     ImportRunSerializer,
     InventorySerializer,
+    ItemEditSerializer,
     ItemSerializer,
     MenuSerializer,
     MenuVersionSerializer,
@@ -265,6 +268,68 @@ class ImportRunDiscardView(KassanetView):
         return Response(ImportRunSerializer(ImportHistoryRepository().get(run_id)).data)
 
 
+class ItemEditView(APIView):
+    """Local edits of an item. An admin action (roles: admin; VendorPermission until then)."""
+
+    permission_classes = [VendorPermission]
+
+    @extend_schema(
+        operation_id="location_item_update",
+        summary="Edit an item's local fields (description, display_order); kept by imports",
+        description="POS-owned fields (name, price, kitchen_name, plu, vat_rate, modifiers ...) "
+        "are refused: 400 naming the field.",
+        parameters=[
+            OpenApiParameter("location_id", OpenApiTypes.STR, OpenApiParameter.PATH),
+            OpenApiParameter("item_id", OpenApiTypes.STR, OpenApiParameter.PATH),
+        ],
+        request=ItemEditSerializer,
+        responses={200: ItemSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND, **AUTH_ERRORS},
+        tags=["menu"],
+    )
+    def patch(self, request: Request, location_id: str, item_id: str) -> Response:
+        location = vendor_location_or_404(request, location_id)
+        form = ItemEditSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        item = update_item(location.id, item_id, dict(form.validated_data))
+        if item is None:
+            raise NotFound("Item not found.")
+        return Response(ItemSerializer(ItemsView.expand([item])[0]).data)
+
+
+class DisplayGroupEditView(APIView):
+    """Reorder a display group's items. An admin action (roles: admin)."""
+
+    permission_classes = [VendorPermission]
+
+    @extend_schema(
+        operation_id="location_display_group_update",
+        summary="Reorder a display group's items (a local edit, kept by imports)",
+        parameters=[
+            OpenApiParameter("location_id", OpenApiTypes.STR, OpenApiParameter.PATH),
+            OpenApiParameter("group_id", OpenApiTypes.STR, OpenApiParameter.PATH),
+        ],
+        request=DisplayGroupOrderSerializer,
+        responses={
+            200: DisplayGroupSerializer,
+            400: VALIDATION_ERROR,
+            404: NOT_FOUND,
+            **AUTH_ERRORS,
+        },
+        tags=["menu"],
+    )
+    def patch(self, request: Request, location_id: str, group_id: str) -> Response:
+        location = vendor_location_or_404(request, location_id)
+        form = DisplayGroupOrderSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            group = reorder_display_group(location.id, group_id, form.validated_data["item_ids"])
+        except EditError as error:
+            raise ValidationError(error.errors) from None
+        if group is None:
+            raise NotFound("Display group not found.")
+        return Response(DisplayGroupSerializer(DisplayGroupsView.ordered([group])[0]).data)
+
+
 class LocationRecordsView(APIView):
     """A paginated list of one kind of a location's menu records."""
 
@@ -326,7 +391,11 @@ class ItemsView(LocationRecordsView):
     serializer = ItemSerializer
 
     def documents(self, page: Page) -> list[dict[str, Any]]:
-        group_ids = {gid for doc in page.documents for gid in doc.get("modifier_group_ids", [])}
+        return self.expand(page.documents)
+
+    @staticmethod
+    def expand(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        group_ids = {gid for doc in documents for gid in doc.get("modifier_group_ids", [])}
         groups = ModifierGroupRepository().get_many(group_ids)
         return [
             {
@@ -335,7 +404,7 @@ class ItemsView(LocationRecordsView):
                     groups[gid] for gid in doc.get("modifier_group_ids", []) if gid in groups
                 ],
             }
-            for doc in page.documents
+            for doc in documents
         ]
 
 
@@ -347,6 +416,14 @@ class ItemsView(LocationRecordsView):
 class DisplayGroupsView(LocationRecordsView):
     repository = DisplayGroupRepository
     serializer = DisplayGroupSerializer
+
+    def documents(self, page: Page) -> list[dict[str, Any]]:
+        return self.ordered(page.documents)
+
+    @staticmethod
+    def ordered(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``item_ids`` in the local order when one was set (menus/edits.py)."""
+        return [{**doc, "item_ids": effective_item_ids(doc)} for doc in documents]
 
 
 @extend_schema_view(get=list_schema("menus", MenuSerializer, "The location's menus"))
