@@ -71,6 +71,14 @@ class ConnectSerializer(StrictSerializer):
         help_text='Daily menu sync at this local time of the location ("HH:mm"); '
         "null turns it off; omitted keeps the current one.",
     )
+    stock_refresh_minutes = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=1440,
+        help_text="Refresh stock and availability from the register every this many minutes "
+        "(default 5); null turns it off; omitted keeps the current one.",
+    )
     max_delete_share = serializers.FloatField(
         required=False,
         allow_null=True,
@@ -125,6 +133,9 @@ class IntegrationSettingsSerializer(serializers.Serializer[Any]):
     max_delete_share = serializers.FloatField(
         allow_null=True, help_text="null: MENU_IMPORT_MAX_DELETE_SHARE applies."
     )
+    stock_refresh_minutes = serializers.IntegerField(
+        allow_null=True, help_text="Stock refresh interval; null: off."
+    )
 
 
 class SyncStatusSerializer(serializers.Serializer[Any]):
@@ -153,6 +164,9 @@ class LogEntrySerializer(serializers.Serializer[Any]):
     count = serializers.IntegerField(min_value=1)
 
 
+SETTING_DEFAULTS: dict[str, Any] = {"tables": [], "stock_refresh_minutes": 5}
+
+
 class IntegrationSerializer(serializers.Serializer[Any]):
     id = serializers.CharField()
     location_id = serializers.CharField()
@@ -173,7 +187,7 @@ class IntegrationSerializer(serializers.Serializer[Any]):
             "provider": integration.provider,
             "credentials": integration.credentials.masked(),
             "settings": {
-                name: integration.settings.get(name, [] if name == "tables" else None)
+                name: integration.settings.get(name, SETTING_DEFAULTS.get(name))
                 for name in IntegrationSettingsSerializer().fields
             },
             "sync_status": {

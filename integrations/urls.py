@@ -7,6 +7,7 @@ from menus.views import (
     ImportRunView,
     MenuVersionRestoreView,
     MenuVersionsView,
+    StockRefreshView,
     SyncMenuView,
 )
 
@@ -25,6 +26,7 @@ urlpatterns = [
         f"{ROUTE}/imports/<str:run_id>/discard", ImportRunDiscardView, "kassanet-import-discard"
     ),
     *slash_optional(f"{ROUTE}/menu-versions", MenuVersionsView, "kassanet-menu-versions"),
+    *slash_optional(f"{ROUTE}/refresh-stock", StockRefreshView, "kassanet-refresh-stock"),
     *slash_optional(
         f"{ROUTE}/menu-versions/<str:version_id>/restore",
         MenuVersionRestoreView,

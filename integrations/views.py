@@ -88,10 +88,13 @@ class IntegrationView(KassanetView):
             if sync_time is ...
             else service.connect(location, form.credentials(), sync_time)
         )
-        if "max_delete_share" in form.validated_data:
-            service.integrations.update_settings(
-                integration.id, max_delete_share=form.validated_data["max_delete_share"]
-            )
+        extra = {
+            name: form.validated_data[name]
+            for name in ("max_delete_share", "stock_refresh_minutes")
+            if name in form.validated_data
+        }
+        if extra:
+            service.integrations.update_settings(integration.id, **extra)
             integration = service.integrations.get_by_id(integration.id) or integration
         return self.details(service, integration)
 

@@ -82,6 +82,9 @@ class ItemSerializer(RecordSerializer):
         default=False,
         help_text="Brought back by a menu restore although the register no longer has it.",
     )
+    available = serializers.BooleanField(
+        default=True, help_text="false at stock 0 (the stock refresh sets it)."
+    )
     description = serializers.CharField(allow_blank=True, default="")
     image = serializers.CharField(allow_null=True, default=None)
     display_order = serializers.IntegerField(allow_null=True, default=None)
@@ -234,3 +237,12 @@ class MenuVersionSerializer(serializers.Serializer[Any]):
     run_id = serializers.CharField(help_text="The run that replaced this menu.")
     created_at = serializers.DateTimeField()
     counts = serializers.DictField(child=serializers.IntegerField(), help_text="Records kept.")
+
+
+class StockRefreshSerializer(serializers.Serializer[Any]):
+    products = serializers.IntegerField(help_text="Products the register listed.")
+    items = serializers.IntegerField(help_text="The provider's items matched by POS id.")
+    inventory_updated = serializers.IntegerField()
+    inventory_created = serializers.IntegerField()
+    availability_changed = serializers.IntegerField()
+    unavailable = serializers.IntegerField(help_text="Items at stock 0 (sold out).")

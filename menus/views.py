@@ -66,10 +66,12 @@ from menus.serializers import (
     MenuSerializer,
     MenuVersionSerializer,
     PageQuerySerializer,
+    StockRefreshSerializer,
     SyncMenuRequestSerializer,
     SyncStartedSerializer,
     page_serializer,
 )
+from menus.stock import refresh_stock
 from menus.versions import (
     MenuVersionRepository,
     RestoreFailedError,
@@ -494,3 +496,29 @@ class MenuVersionRestoreView(KassanetView):
                 f"The register could not be read ({error.message}); nothing was restored."
             ) from None
         return Response(ImportRunSerializer(run).data)
+
+
+class StockRefreshView(KassanetView):
+    @extend_schema(
+        operation_id="kassanet_refresh_stock",
+        summary="Refresh stock and availability from the register now (the menu is untouched)",
+        parameters=PATH_PARAMETERS,
+        request=None,
+        responses={
+            200: StockRefreshSerializer,
+            404: NOT_FOUND,
+            502: OpenApiResponse(ApiErrorSerializer, description="The register is unavailable."),
+            **AUTH_ERRORS,
+        },
+        tags=["kassanet"],
+    )
+    def post(self, request: Request, provider: str, location_id: str) -> Response:
+        service, location = self.service_and_location(request, provider, location_id)
+        integration = self.integration_or_404(service, location)
+        try:
+            result = refresh_stock(service, integration)
+        except kassanet.KassanetError as error:
+            raise RegisterUnavailable(
+                f"The register could not be read ({error.message}); stock is unchanged."
+            ) from None
+        return Response(StockRefreshSerializer(result.as_dict()).data)

@@ -36,8 +36,10 @@ def integration(location: Location, sim: SimulatorHandle) -> Integration:
     return connect(location, sim)
 
 
-def run_import(integration: Integration, **options: bool) -> dict[str, Any]:
-    return get_service(integration.provider).import_menu_now(integration, **options)
+def run_import(integration: Integration, *, confirm_deletions: bool = False) -> dict[str, Any]:
+    return get_service(integration.provider).import_menu_now(
+        integration, confirm_deletions=confirm_deletions
+    )
 
 
 def counts(status: dict[str, Any], entity: str) -> dict[str, int]:

@@ -40,8 +40,10 @@ def base(location: Location) -> str:
     return f"/api/backoffice/kassanet/hendrickx/{location.id}"
 
 
-def run_import(integration: Integration, **options: bool) -> dict[str, Any]:
-    return get_service("hendrickx").import_menu_now(integration, **options)
+def run_import(integration: Integration, *, confirm_deletions: bool = False) -> dict[str, Any]:
+    return get_service("hendrickx").import_menu_now(
+        integration, confirm_deletions=confirm_deletions
+    )
 
 
 def menu_docs(db: Database[dict[str, Any]], location_id: str) -> dict[str, list[bytes]]:
