@@ -78,6 +78,9 @@ class ItemSerializer(RecordSerializer):
     category_id = serializers.CharField(allow_null=True)
     modifier_group_ids = serializers.ListField(child=serializers.CharField())
     modifier_groups = ModifierGroupSerializer(many=True, help_text="The linked groups, expanded.")
+    image_thumbnail = serializers.CharField(
+        allow_null=True, default=None, help_text="The uploaded image, at most 320 px."
+    )
     register_missing = serializers.BooleanField(
         default=False,
         help_text="Brought back by a menu restore although the register no longer has it.",

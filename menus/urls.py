@@ -5,6 +5,7 @@ from menus.views import (
     DisplayGroupsView,
     InventoryView,
     ItemEditView,
+    ItemImageView,
     ItemsView,
     MenusView,
 )
@@ -15,6 +16,7 @@ urlpatterns = [
     *slash_optional(f"{ROUTE}/categories", CategoriesView, "location-categories"),
     *slash_optional(f"{ROUTE}/items", ItemsView, "location-items"),
     *slash_optional(f"{ROUTE}/items/<str:item_id>", ItemEditView, "location-item"),
+    *slash_optional(f"{ROUTE}/items/<str:item_id>/image", ItemImageView, "location-item-image"),
     *slash_optional(f"{ROUTE}/display-groups", DisplayGroupsView, "location-display-groups"),
     *slash_optional(
         f"{ROUTE}/display-groups/<str:group_id>", DisplayGroupEditView, "location-display-group"

@@ -22,6 +22,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,6 +38,7 @@ from accounts.api import (
 )
 from integrations.views import PATH_PARAMETERS, KassanetView
 from menus.edits import EditError, effective_item_ids, reorder_display_group, update_item
+from menus.images import delete_item_image, store_item_image
 from menus.importer import (
     ImportInProgressError,
     ImportNotStartedError,
@@ -522,3 +524,57 @@ class StockRefreshView(KassanetView):
                 f"The register could not be read ({error.message}); stock is unchanged."
             ) from None
         return Response(StockRefreshSerializer(result.as_dict()).data)
+
+
+class ItemImageView(APIView):
+    """An item's image. An admin action (roles: admin; VendorPermission until then)."""
+
+    permission_classes = [VendorPermission]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="location_item_image_put",
+        summary="Upload an item's image (JPEG, PNG or WebP, at most 5 MB; a thumbnail is made)",
+        parameters=[
+            OpenApiParameter("location_id", OpenApiTypes.STR, OpenApiParameter.PATH),
+            OpenApiParameter("item_id", OpenApiTypes.STR, OpenApiParameter.PATH),
+        ],
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"image": {"type": "string", "format": "binary"}},
+                "required": ["image"],
+            }
+        },
+        responses={200: ItemSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND, **AUTH_ERRORS},
+        tags=["menu"],
+    )
+    def put(self, request: Request, location_id: str, item_id: str) -> Response:
+        location = vendor_location_or_404(request, location_id)
+        upload = request.FILES.get("image")
+        if upload is None:
+            raise ValidationError({"image": ["Attach the image file as the form field 'image'."]})
+        try:
+            item = store_item_image(location.id, item_id, upload)
+        except EditError as error:
+            raise ValidationError(error.errors) from None
+        if item is None:
+            raise NotFound("Item not found.")
+        return Response(ItemSerializer(ItemsView.expand([item])[0]).data)
+
+    @extend_schema(
+        operation_id="location_item_image_delete",
+        summary="Remove an item's image",
+        parameters=[
+            OpenApiParameter("location_id", OpenApiTypes.STR, OpenApiParameter.PATH),
+            OpenApiParameter("item_id", OpenApiTypes.STR, OpenApiParameter.PATH),
+        ],
+        responses={200: ItemSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
+        tags=["menu"],
+    )
+    def delete(self, request: Request, location_id: str, item_id: str) -> Response:
+        location = vendor_location_or_404(request, location_id)
+        item = delete_item_image(location.id, item_id)
+        if item is None:
+            raise NotFound("Item not found.")
+        return Response(ItemSerializer(ItemsView.expand([item])[0]).data)

@@ -149,6 +149,30 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else VAR_DIR / "staticfiles"
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploaded files (menu item images, menus/images.py) go through Django's storage API: the file
+# system under MEDIA_ROOT by default; in production an S3-compatible bucket with
+# MEDIA_STORAGE_BACKEND=storages.backends.s3.S3Storage (django-storages[s3]) and its AWS_*
+# settings (.env.example).
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+STORAGES = {
+    "default": {
+        "BACKEND": env.str(
+            "MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        )
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+for _name in (
+    "AWS_STORAGE_BUCKET_NAME",
+    "AWS_S3_ENDPOINT_URL",
+    "AWS_S3_REGION_NAME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_S3_CUSTOM_DOMAIN",
+):
+    if env.str(_name, default=""):
+        globals()[_name] = env.str(_name)
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/hendrickx"
 

@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -15,4 +17,6 @@ urlpatterns = [
     path("api/backoffice/", include("orders.urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("backoffice.urls")),
+    # Uploaded menu images from the file system storage (DEBUG only; a no-op otherwise).
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]
