@@ -14,6 +14,7 @@ Screenshots go to a temporary directory, or to `$BACKOFFICE_SCREENSHOTS` when it
 from __future__ import annotations
 
 import copy
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import (
     BrowserContext,
     Page,
@@ -420,3 +422,77 @@ def test_a_manager_reviews_a_held_import_and_a_preview_in_the_browser(
     assert set(restored) == imported
     assert {key for key, doc in restored.items() if doc.get("register_missing")} == imported - left
     page.screenshot(path=shots / "09-menu-restored.png", full_page=True)
+
+
+def test_a_manager_edits_uploads_and_reorders_on_the_menu_items_page(
+    live_server: Any,
+    settings: Any,
+    tmp_path: Path,
+    demo: VendorUser,
+    brasserie: Location,
+    simulator: SimulatorHandle,
+    browser: BrowserContext,
+    shots: Path,
+    indexed_db: Database[dict[str, Any]],
+) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    integration = connect(brasserie, simulator)
+    assert get_service(PROVIDER).import_menu_now(integration)["status"] == "success"
+    group = indexed_db["display_groups"].find_one({"location_id": brasserie.id})
+    assert group is not None and len(group["item_ids"]) >= 2
+    first_id, second_id = group["item_ids"][:2]
+    items = {
+        str(doc["_id"]): doc for doc in indexed_db["items"].find({"location_id": brasserie.id})
+    }
+    first = items[first_id]
+
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/menus/items")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_label("Password").press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Menu items")
+    cards = page.locator("[data-item]")
+    expect(cards).to_have_count(len(items))
+
+    # Search narrows the list; edit the description of the first match.
+    page.get_by_label("Search").fill(first["external_ids"][PROVIDER])
+    card = page.locator(f'[data-item="{first_id}"]')
+    expect(card).to_be_visible()
+    expect(card.locator('[data-field="availability"]')).to_have_text("Available")
+    card.get_by_label(f"Description of {first['name']}").fill("House favourite")
+    card.get_by_role("button", name="Save description").click()
+    expect(page.locator("#notice")).to_have_text(f"Description of {first['name']} saved.")
+
+    # Upload an image: a preview first, then the stored image with its thumbnail.
+    png = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 120, 200)).save(png, format="PNG")
+    card.get_by_label(f"Image of {first['name']}").set_input_files(
+        {"name": "dish.png", "mimeType": "image/png", "buffer": png.getvalue()}
+    )
+    expect(card.locator('[data-field="thumbnail"]')).to_have_attribute("src", re.compile("^blob:"))
+    card.get_by_role("button", name="Upload image").click()
+    expect(page.locator("#notice")).to_have_text(f"Image of {first['name']} uploaded.")
+    stored = indexed_db["items"].find_one({"_id": first["_id"]})
+    assert stored is not None and stored["description"] == "House favourite"
+    assert stored["image"].endswith(".png") and stored["image_thumbnail"].endswith("-thumb.png")
+
+    # Reorder within a display group with the buttons.
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Display group").select_option(str(group["_id"]))
+    expect(page.locator('[data-bind="reorder-hint"]')).to_be_visible()
+    expect(cards.first).to_have_attribute("data-item", first_id)
+    page.get_by_role("button", name=f"Move {first['name']} down").click()
+    expect(cards.first).to_have_attribute("data-item", second_id)
+    page.screenshot(path=shots / "10-menu-items.png", full_page=True)
+    saved = indexed_db["display_groups"].find_one({"_id": group["_id"]})
+    assert saved is not None and saved["item_order"][:2] == [second_id, first_id]
+
+    # A menu sync keeps every local edit.
+    assert get_service(PROVIDER).import_menu_now(integration)["status"] == "success"
+    page.reload()
+    page.get_by_label("Display group").select_option(str(group["_id"]))
+    expect(cards.first).to_have_attribute("data-item", second_id)
+    expect(
+        page.locator(f'[data-item="{first_id}"]').get_by_label(f"Description of {first['name']}")
+    ).to_have_value("House favourite")
