@@ -140,7 +140,8 @@ class IntegrationSettingsSerializer(serializers.Serializer[Any]):
 
 class SyncStatusSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(
-        choices=["success", "error", "in_progress", "needs_review", "preview", "discarded"],
+        # The same choices, in the same order, as an import run's (menus.runs.RUN_STATUSES).
+        choices=["in_progress", "success", "error", "needs_review", "discarded", "preview"],
         allow_null=True,
     )
     message = serializers.CharField(allow_blank=True)

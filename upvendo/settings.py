@@ -300,6 +300,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Import runs and the sync status share these statuses (menus/runs.py).
+    "ENUM_NAME_OVERRIDES": {"ImportRunStatusEnum": "menus.runs.RUN_STATUSES"},
 }
 
 # --- Logging --------------------------------------------------------------------------------
