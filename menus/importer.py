@@ -601,7 +601,23 @@ class MenuImporter:
             state["details"] = self._apply(integration, run_id, tables, state["details"], plans)
         details: dict[str, Any] = state["details"]
         self._finish(integration, run_id, details)
+        if state.get("approved"):
+            self._refresh_stock(integration)
         return details
+
+    def _refresh_stock(self, integration: Integration) -> None:
+        """A reviewed run's stock is as old as its preview: bring it up to date."""
+        from menus.stock import refresh_stock
+
+        try:
+            refresh_stock(self.service, integration)
+        except kassanet.KassanetError as error:
+            self.integrations.append_log(
+                integration.id,
+                "warning",
+                LOG_EVENT,
+                redact(f"Stock refresh after the reviewed import failed: {error.message}"),
+            )
 
     def _finish(self, integration: Integration, run_id: str, details: dict[str, Any]) -> None:
         """The bookkeeping after the commit (repeatable): the integration's tables, ReloadMenu,

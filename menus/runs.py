@@ -100,9 +100,18 @@ def content_hash(
 
 
 def register_hash(products: Sequence[Any], selections: Iterable[Any], tables: Iterable[Any]) -> str:
-    """:func:`content_hash` of a register's answers as the kassanet client returns them."""
+    """:func:`content_hash` of a register's answers as the kassanet client returns them.
+
+    Stock is left out: it moves with every sale, and the stock refresh keeps it current (an
+    applied preview's stock is refreshed right after it is applied).
+    """
     return content_hash(
-        products,
+        [
+            {key: value for key, value in product.items() if key != "stock"}
+            if isinstance(product, dict)
+            else product
+            for product in products
+        ],
         [asdict(selection) for selection in selections],
         [[table.number, table.name] for table in tables],
     )

@@ -311,6 +311,28 @@ def test_apply_refuses_a_register_that_changed_since_the_preview(
     assert api.get(f"{base(location)}/imports/{preview['id']}").json()["status"] == "preview"
 
 
+def test_a_stock_change_alone_does_not_block_an_apply_and_is_refreshed_after_it(
+    api: APIClient,
+    location: Location,
+    integration: Integration,
+    sim: SimulatorHandle,
+    indexed_db: Database[dict[str, Any]],
+) -> None:
+    sync(api, location)
+    edit_catalog(sim, lambda c: product(c, "P2").update(price="17.00"))
+    preview = sync(api, location, preview=True)
+    edit_catalog(sim, lambda c: product(c, "P1").update(stock=0))  # a sale, after the preview
+
+    response = api.post(f"{base(location)}/imports/{preview['id']}/apply")
+
+    assert response.status_code == 202, response.json()
+    items = by_external_id(indexed_db, "items", location.id)
+    assert str(items["P2"]["price"]) == "17.00"
+    assert items["P1"]["available"] is False
+    stock = indexed_db["inventory"].find_one({"item_id": str(items["P1"]["_id"])})
+    assert stock is not None and stock["quantity"] == 0
+
+
 def test_apply_refuses_a_preview_planned_before_another_import(
     api: APIClient, location: Location, integration: Integration
 ) -> None:
