@@ -63,6 +63,14 @@ def page_config(provider: str, display_name: str, location: Location) -> dict[st
             "integration": reverse("kassanet-integration", kwargs=kassanet),
             "test": reverse("kassanet-test", kwargs=kassanet),
             "sync": reverse("kassanet-sync-menu", kwargs=kassanet),
+            "imports": reverse("kassanet-imports", kwargs=kassanet),
+            "importRun": reverse("kassanet-import", kwargs={**kassanet, "run_id": ID}),
+            "applyRun": reverse("kassanet-import-apply", kwargs={**kassanet, "run_id": ID}),
+            "discardRun": reverse("kassanet-import-discard", kwargs={**kassanet, "run_id": ID}),
+            "versions": reverse("kassanet-menu-versions", kwargs=kassanet),
+            "restoreVersion": reverse(
+                "kassanet-menu-version-restore", kwargs={**kassanet, "version_id": ID}
+            ),
             "transactions": reverse("location-transactions", kwargs={"location_id": location.id}),
             "retry": reverse("transaction-retry-pos", kwargs={"transaction_id": ID}),
             "sections": reverse("table-sections", kwargs={"location_id": location.id}),
@@ -70,3 +78,41 @@ def page_config(provider: str, display_name: str, location: Location) -> dict[st
             "qrPdf": reverse("table-section-qr-pdf", kwargs=sections),
         },
     }
+
+
+@login_required
+def menu_items_page(request: HttpRequest) -> HttpResponse:
+    """Menus > Items: search and filter the location's items, see availability, edit the
+    description, upload an image, reorder within a display group (local edits; an admin
+    page once roles exist)."""
+    vendor_id = vendor_id_for(request.user)
+    if vendor_id is None:
+        raise PermissionDenied(NO_VENDOR)
+    locations = LocationRepository().list_for_vendor(vendor_id)
+    try:
+        location = select_location(locations, request.GET.get("location"), request.session)
+    except LocationNotFound:
+        raise Http404("Location not found.") from None
+    config = None
+    if location is not None:
+        scoped = {"location_id": location.id}
+        config = {
+            "location": {"id": location.id, "name": location.name, "currency": location.currency},
+            "urls": {
+                "items": reverse("location-items", kwargs=scoped),
+                "categories": reverse("location-categories", kwargs=scoped),
+                "displayGroups": reverse("location-display-groups", kwargs=scoped),
+                "item": reverse("location-item", kwargs={**scoped, "item_id": ID}),
+                "itemImage": reverse("location-item-image", kwargs={**scoped, "item_id": ID}),
+                "displayGroup": reverse(
+                    "location-display-group", kwargs={**scoped, "group_id": ID}
+                ),
+            },
+        }
+    context: dict[str, Any] = {
+        "providers": [(name, get_service(name).display_name) for name in PROVIDERS],
+        "locations": locations,
+        "location": location,
+        "config": config,
+    }
+    return render(request, "backoffice/menu_items.html", context)

@@ -2,8 +2,9 @@
 
 Starts ``python -m kassanet.simulator`` (encryption on, 50 tables) and a Celery worker on the
 ``menu-import`` queue, then measures a first import, an unchanged re-import, the worker's
-peak RSS (whole process tree, psutil) and a raw ``bulk_write`` of the same documents as a
-baseline. Needs MONGODB_URI / REDIS_URL (``scripts/services.py start``); uses a throw-away
+peak RSS (whole process tree, psutil), the stock refresh (menus/stock.py, in this process:
+one GetAllProducts, then inventory and availability; the first one flags every item) and a
+raw ``bulk_write`` of the same documents as a baseline. Needs MONGODB_URI / REDIS_URL (``scripts/services.py start``); uses a throw-away
 database that it drops at the end.
 
     .venv/bin/python -m benchmarks.bench_menu_import [--products 10000] [--write]
@@ -46,6 +47,7 @@ from integrations.repository import IntegrationRepository  # noqa: E402
 from integrations.services import get_service  # noqa: E402
 from locations.repository import LocationRepository  # noqa: E402
 from menus.importer import ENTITIES  # noqa: E402
+from menus.stock import refresh_stock  # noqa: E402
 from tests.e2e_support import celery_worker, wait_for  # noqa: E402
 from upvendo.mongo import ensure_indexes, get_client, get_db  # noqa: E402
 
@@ -75,6 +77,19 @@ def import_once(integration_id: str) -> tuple[float, dict[str, Any]]:
         reason = re.search(r"'errmsg': '([^']+)'", status["message"])
         raise SystemExit(f"import failed: {reason.group(1) if reason else status['message'][:300]}")
     return elapsed, status
+
+
+def stock_refresh_seconds(integration_id: str) -> tuple[float, float]:
+    """The stock refresh twice: the first flags availability, the second finds no change."""
+    integration = IntegrationRepository().get_by_id(integration_id)
+    assert integration is not None
+    service = get_service(integration.provider)
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        refresh_stock(service, integration)
+        times.append(time.perf_counter() - started)
+    return times[0], times[1]
 
 
 def raw_bulk_write_seconds(location_id: str) -> tuple[float, int]:
@@ -115,6 +130,7 @@ def run(products: int) -> dict[str, Any]:
                 idle = rss.sample()
                 first, status = import_once(integration.id)
                 reimport, again = import_once(integration.id)
+            stock_s, stock_again_s = stock_refresh_seconds(integration.id)
             raw, documents = raw_bulk_write_seconds(location.id)
     finally:
         get_client().drop_database(db_name)
@@ -137,6 +153,8 @@ def run(products: int) -> dict[str, Any]:
         "worker_peak_rss_mib": rss.peak / 2**20,
         "raw_bulk_write_s": raw,
         "raw_documents": documents,
+        "stock_refresh_s": stock_s,
+        "stock_refresh_unchanged_s": stock_again_s,
     }
 
 
@@ -174,6 +192,11 @@ def rows_for(figures: dict[str, Any]) -> list[tuple[str, str]]:
             "worker peak RSS (process tree)",
             f"{peak:.0f} MiB{against(peak, 'rss_mib', '400 MB')} "
             f"({figures['worker_idle_rss_mib']:.0f} MiB idle)",
+        ),
+        (
+            "stock refresh (GetAllProducts, inventory, availability)",
+            f"{figures['stock_refresh_s']:.2f} s first, "
+            f"{figures['stock_refresh_unchanged_s']:.2f} s with no change",
         ),
         (
             "raw bulk_write of the same documents",

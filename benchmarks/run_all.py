@@ -192,6 +192,17 @@ def run(sizes: Sizes, write: bool) -> tuple[list[tuple[str, str, str, str, str]]
                 mark if figures["reimport_writes_nothing"] else "MISSES",
             )
         )
+        if "stock_refresh_s" in figures:
+            rows.append(
+                (
+                    f"menu import {n:,}",
+                    "stock refresh (first / no change)",
+                    f"{figures['stock_refresh_s']:.2f} s / "
+                    f"{figures['stock_refresh_unchanged_s']:.2f} s",
+                    "—",
+                    "",
+                )
+            )
         rows.append(
             (
                 f"menu import {n:,}",

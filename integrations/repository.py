@@ -43,6 +43,11 @@ DISCONNECTED = "disconnected"
 SYNC_IN_PROGRESS = "in_progress"
 SYNC_SUCCESS = "success"
 SYNC_ERROR = "error"
+# A run that wrote nothing and waits for a decision (menus/runs.py): a preview, or an import
+# held by the mass-change guard; then discarded, or applied (in_progress, success).
+SYNC_NEEDS_REVIEW = "needs_review"
+SYNC_PREVIEW = "preview"
+SYNC_DISCARDED = "discarded"
 NOT_TESTED = "Not tested yet."
 DEFAULT_STALE_AFTER = timedelta(minutes=30)
 UPSERT_ATTEMPTS = 3
@@ -311,9 +316,22 @@ class IntegrationRepository:
         message: str,
         details: dict[str, Any] | None = None,
     ) -> bool:
-        if status not in (SYNC_SUCCESS, SYNC_ERROR):
-            raise ValueError(f"a sync finishes with success or error, not {status!r}")
-        now = datetime.now(UTC)
+        """End the run's sync status: ``success`` or ``error`` (which move ``last_sync``), or
+        ``needs_review`` / ``preview`` / ``discarded`` (nothing was written to the menu)."""
+        if status not in (
+            SYNC_SUCCESS,
+            SYNC_ERROR,
+            SYNC_NEEDS_REVIEW,
+            SYNC_PREVIEW,
+            SYNC_DISCARDED,
+        ):
+            raise ValueError(
+                "a sync finishes with success, error, needs_review, preview or discarded, "
+                f"not {status!r}"
+            )
+        fields: dict[str, Any] = {}
+        if status in (SYNC_SUCCESS, SYNC_ERROR):
+            fields["last_sync"] = datetime.now(UTC)
         finished = self.update_sync_status(
             integration_id,
             run_id,
@@ -321,7 +339,7 @@ class IntegrationRepository:
             message=message,
             details=details or {},
             stage=None,
-            last_sync=now,
+            **fields,
         )
         if finished:
             signals.sync_finished.send_robust(

@@ -72,7 +72,7 @@ class DailySyncScheduler:
             return ScheduledRun(integration.id, OUTCOME_UNSCHEDULED)
         service = get_service(integration.provider)
         try:
-            run_id = service.import_menu(integration)
+            run_id = service.import_menu(integration, trigger="daily")  # obeys the guard
         except ImportInProgressError:
             self.integrations.append_log(
                 integration.id,

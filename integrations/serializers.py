@@ -77,6 +77,23 @@ class ConnectSerializer(StrictSerializer):
         "register that cannot sign: anyone between us and it could then forge its answers). "
         "Omitted keeps the current value.",
     )
+    stock_refresh_minutes = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=1440,
+        help_text="Refresh stock and availability from the register every this many minutes "
+        "(default 5); null turns it off; omitted keeps the current one.",
+    )
+    max_delete_share = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0.0,
+        max_value=1.0,
+        help_text="The mass-change guard for this integration: an import that would delete more "
+        "than this share (0-1) of its items is held for review; null uses "
+        "MENU_IMPORT_MAX_DELETE_SHARE; omitted keeps the current one.",
+    )
 
     def validate_base_url(self, value: str) -> str:
         return str(_as_field_error(validate_pos_url, value))
@@ -119,17 +136,24 @@ class IntegrationSettingsSerializer(serializers.Serializer[Any]):
     tables = serializers.ListField(child=serializers.IntegerField())
     table_section_id = serializers.CharField(allow_null=True)
     payment_type_id = serializers.CharField(allow_null=True)
+    max_delete_share = serializers.FloatField(
+        allow_null=True, help_text="null: MENU_IMPORT_MAX_DELETE_SHARE applies."
+    )
+    stock_refresh_minutes = serializers.IntegerField(
+        allow_null=True, help_text="Stock refresh interval; null: off."
+    )
     allow_unsigned_responses = serializers.BooleanField(
         default=False,
         help_text="True when the integration accepts unsigned register answers (a warning).",
     )
 
 
-SETTING_DEFAULTS: dict[str, Any] = {"tables": [], "allow_unsigned_responses": False}
-
-
 class SyncStatusSerializer(serializers.Serializer[Any]):
-    status = serializers.ChoiceField(choices=["success", "error", "in_progress"], allow_null=True)
+    status = serializers.ChoiceField(
+        # The same choices, in the same order, as an import run's (menus.runs.RUN_STATUSES).
+        choices=["in_progress", "success", "error", "needs_review", "discarded", "preview"],
+        allow_null=True,
+    )
     message = serializers.CharField(allow_blank=True)
     stage = serializers.CharField(allow_null=True)
     details = serializers.DictField()
@@ -149,6 +173,13 @@ class LogEntrySerializer(serializers.Serializer[Any]):
     event = serializers.CharField()
     message = serializers.CharField()
     count = serializers.IntegerField(min_value=1)
+
+
+SETTING_DEFAULTS: dict[str, Any] = {
+    "tables": [],
+    "stock_refresh_minutes": 5,
+    "allow_unsigned_responses": False,
+}
 
 
 class IntegrationSerializer(serializers.Serializer[Any]):

@@ -204,27 +204,67 @@ class AbstractKassanetService:
 
     # -- menu import (menus/importer.py) ------------------------------------------------------
 
-    def import_menu(self, integration: Integration) -> str:
+    def import_menu(
+        self,
+        integration: Integration,
+        *,
+        trigger: str = "manual",
+        preview: bool = False,
+        confirm_deletions: bool = False,
+    ) -> str:
         """Start a full menu import in the background; returns its run id.
 
-        Raises `menus.importer.ImportInProgressError` while another import runs, and
-        `ImportNotStartedError` (with the claim released) when the workers cannot be reached.
+        ``preview`` reads and plans only (a ``preview`` run, nothing written);
+        ``confirm_deletions`` lets a manual import pass the mass-change guard (the daily sync
+        never passes it). Raises `menus.importer.ImportInProgressError` while another import
+        runs, and `ImportNotStartedError` (with the claim released) when the workers cannot
+        be reached.
         """
         from menus.importer import ImportNotStartedError, MenuImporter
         from menus.tasks import enqueue_menu_import
 
         importer = MenuImporter(self)
-        run_id = importer.claim(integration)
+        run_id = importer.claim(
+            integration, trigger=trigger, preview=preview, confirm_deletions=confirm_deletions
+        )
         try:
             enqueue_menu_import(integration.id, run_id)
         except Exception as error:
             raise ImportNotStartedError(importer.release(integration, run_id, error)) from error
         return run_id
 
+    def apply_import(self, integration: Integration, run_id: str) -> None:
+        """Apply a ``preview`` or ``needs_review`` run in the background (its last stage).
+
+        Raises `menus.importer.RunNotFoundError`, `RunConflictError` (the register or the
+        menu changed since the run read it; the run's status), `ImportInProgressError`,
+        `kassanet.KassanetError` (the register could not be read) and
+        `ImportNotStartedError` (the run is held again). An admin action (roles: admin).
+        """
+        from menus.importer import STAGE_DISPLAY_GROUPS, ImportNotStartedError, MenuImporter
+        from menus.tasks import enqueue_menu_import
+
+        importer = MenuImporter(self)
+        previous = importer.apply_held(integration, run_id)
+        try:
+            enqueue_menu_import(integration.id, run_id, from_stage=STAGE_DISPLAY_GROUPS)
+        except Exception as error:
+            message = importer.unapply(integration, run_id, previous, error)
+            raise ImportNotStartedError(message) from error
+
+    def discard_import(self, integration: Integration, run_id: str) -> None:
+        """Discard a ``preview`` or ``needs_review`` run. An admin action (roles: admin)."""
+        from menus.importer import MenuImporter
+
+        MenuImporter(self).discard(integration, run_id)
+
     def import_menu_now(
         self,
         integration: Integration,
         on_stage: Callable[[str, dict[str, Any]], None] | None = None,
+        *,
+        preview: bool = False,
+        confirm_deletions: bool = False,
     ) -> dict[str, Any]:
         """Run a full menu import in this process; returns the final sync status.
 
@@ -232,7 +272,9 @@ class AbstractKassanetService:
         """
         from menus.importer import MenuImporter
 
-        return MenuImporter(self).run_inline(integration, on_stage)
+        return MenuImporter(self).run_inline(
+            integration, on_stage, preview=preview, confirm_deletions=confirm_deletions
+        )
 
 
 class HendrickxService(AbstractKassanetService):

@@ -95,6 +95,14 @@ class IntegrationView(KassanetView):
             KEEP if sync_time is ... else sync_time,
             allow_unsigned_responses=form.validated_data.get("allow_unsigned_responses"),
         )
+        extra = {
+            name: form.validated_data[name]
+            for name in ("max_delete_share", "stock_refresh_minutes")
+            if name in form.validated_data
+        }
+        if extra:
+            service.integrations.update_settings(integration.id, **extra)
+            integration = service.integrations.get_by_id(integration.id) or integration
         return self.details(service, integration)
 
     @extend_schema(

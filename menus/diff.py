@@ -72,8 +72,8 @@ class EntityPlan:
     """Operations for one collection, as BSON-storable dicts, and the desired records' ids.
 
     An operation is ``{"op": "create", "_id", "key", "fields", "defaults"}``,
-    ``{"op": "update", "_id", "key", "fields"}`` (only the changed fields) or
-    ``{"op": "delete", "_id", "key"}``. ``key`` is the register id (the item id for inventory).
+    ``{"op": "update", "_id", "key", "fields", "old", "name"}`` (only the changed fields, and their
+    stored values for the report) or ``{"op": "delete", "_id", "key", "name"}``. ``key`` is the register id (the item id for inventory).
     """
 
     entity: str
@@ -121,6 +121,7 @@ def _diff(
     *,
     defaults: Mapping[str, Any] | None = None,
     touch: Mapping[str, Any] | None = None,
+    reset: tuple[str, ...] = (),
 ) -> EntityPlan:
     """Create what is new, update the changed fields of what exists, delete what is gone."""
     plan = EntityPlan(entity, ids=ids)
@@ -140,6 +141,9 @@ def _diff(
         changed = {
             name: value for name, value in fields.items() if doc.get(name, _MISSING) != value
         }
+        for flag in reset:  # a flag a restore set, that the register's answer clears
+            if doc.get(flag):
+                changed[flag] = False
         if changed:
             plan.ops.append(
                 {
@@ -147,10 +151,12 @@ def _diff(
                     "_id": doc["_id"],
                     "key": key,
                     "fields": {**changed, **(touch or {})},
+                    "old": {name: doc.get(name) for name in changed},
+                    "name": doc.get("name"),
                 }
             )
     plan.ops.extend(
-        {"op": "delete", "_id": doc["_id"], "key": key}
+        {"op": "delete", "_id": doc["_id"], "key": key, "name": doc.get("name")}
         for key, doc in existing.items()
         if key not in desired
     )
@@ -238,7 +244,7 @@ def plan_items(
         }
         for key, item in items.items()
     }
-    return _diff("items", desired, indexed, ids, defaults=LOCAL_FIELDS)
+    return _diff("items", desired, indexed, ids, defaults=LOCAL_FIELDS, reset=("register_missing",))
 
 
 def plan_display_groups(

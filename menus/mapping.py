@@ -30,7 +30,9 @@ from typing import Any
 import kassanet
 
 __all__ = [
+    "MAX_SKIPS",
     "MAX_WARNINGS",
+    "SKIP_REASONS",
     "Issues",
     "MappedCategory",
     "MappedDisplayGroup",
@@ -44,13 +46,36 @@ __all__ = [
     "map_display_groups",
     "map_products",
     "parse_products",
+    "placeholder_reason",
     "raw_product_ids",
     "select_menu_products",
 ]
 
 # Warnings kept word for word in the report (the counts are always exact).
 MAX_WARNINGS = 50
+# Skipped products listed one by one in the report (the counts per reason are always exact).
+MAX_SKIPS = 500
 PLACEHOLDER_KITCHEN_NAME = "zz"
+
+# Why a register product is not on the menu: code -> what the report says.
+SKIP_PLACEHOLDER = "placeholder_kitchen_name"
+SKIP_PAGER = "pager_pattern"
+SKIP_INACTIVE = "inactive"
+SKIP_INVALID_PRICE = "invalid_price"
+SKIP_UNKNOWN_CATEGORY = "unknown_category"
+SKIP_NOT_IN_SELECTION = "not_in_selection"
+SKIP_DUPLICATE_ID = "duplicate_id"
+SKIP_INVALID = "invalid_product"
+SKIP_REASONS: dict[str, str] = {
+    SKIP_PLACEHOLDER: "placeholder kitchen name 'zz'",
+    SKIP_PAGER: "the name matches a pager pattern",
+    SKIP_INACTIVE: "inactive in the register",
+    SKIP_INVALID_PRICE: "invalid price",
+    SKIP_UNKNOWN_CATEGORY: "unknown category (the register's category cannot be read)",
+    SKIP_NOT_IN_SELECTION: "not in any product selection (imported, but on no display group)",
+    SKIP_DUPLICATE_ID: "duplicate id (the first product with this id is kept)",
+    SKIP_INVALID: "the register's data for it cannot be read",
+}
 
 
 @dataclass
@@ -60,9 +85,19 @@ class Issues:
     skipped: dict[str, int] = field(default_factory=dict)
     warnings: dict[str, int] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    # Register products left out of the menu, one by one (``MAX_SKIPS`` at most) and the exact
+    # count per reason (a ``SKIP_REASONS`` code).
+    products: list[dict[str, Any]] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
 
     def skip(self, entity: str, count: int = 1) -> None:
         self.skipped[entity] = self.skipped.get(entity, 0) + count
+
+    def skip_product(self, reason: str, pos_id: str | None, name: str | None) -> None:
+        """Record why one register product is not on the menu (``reason``: a SKIP_* code)."""
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        if len(self.products) < MAX_SKIPS:
+            self.products.append({"pos_id": pos_id, "name": name, "reason": reason})
 
     def warn(self, entity: str, message: str) -> None:
         self.warnings[entity] = self.warnings.get(entity, 0) + 1
@@ -76,13 +111,28 @@ class Issues:
             self.warnings[entity] = self.warnings.get(entity, 0) + count
         room = MAX_WARNINGS - len(self.messages)
         self.messages.extend(other.messages[: max(room, 0)])
+        for reason, count in other.reasons.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + count
+        self.products.extend(other.products[: max(MAX_SKIPS - len(self.products), 0)])
 
     def to_document(self) -> dict[str, Any]:
-        return {"skipped": self.skipped, "warnings": self.warnings, "messages": self.messages}
+        return {
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+            "messages": self.messages,
+            "products": self.products,
+            "reasons": self.reasons,
+        }
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Issues:
-        return cls(dict(doc["skipped"]), dict(doc["warnings"]), list(doc["messages"]))
+        return cls(
+            dict(doc["skipped"]),
+            dict(doc["warnings"]),
+            list(doc["messages"]),
+            list(doc.get("products", [])),  # staging written before skip reasons existed
+            dict(doc.get("reasons", {})),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +198,22 @@ def _product_label(raw: Any, index: int) -> str:
     return f"product {product_id!r}" if product_id is not None else f"product #{index + 1}"
 
 
+def _raw_field(raw: Any, name: str) -> str | None:
+    value = raw.get(name) if isinstance(raw, dict) else None
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def _parse_error_reason(message: str, index: int) -> str:
+    """The skip reason of a product that does not parse, from the error's path."""
+    path = message.split(":", 1)[0]
+    own = f"products[{index}]"
+    if path in (f"{own}.price", f"{own}.vat_rate") or path.endswith(".price"):
+        return SKIP_INVALID_PRICE
+    if path.startswith(f"{own}.category"):
+        return SKIP_UNKNOWN_CATEGORY
+    return SKIP_INVALID
+
+
 def parse_products(raw_products: Sequence[Any], issues: Issues) -> list[kassanet.Product]:
     """Parse each product on its own: a malformed one is skipped (``items``) with a warning.
 
@@ -161,10 +227,16 @@ def parse_products(raw_products: Sequence[Any], issues: Issues) -> list[kassanet
         except kassanet.PayloadError as error:
             issues.skip("items")
             issues.warn("items", f"{_product_label(raw, index)} skipped: {error.message}")
+            issues.skip_product(
+                _parse_error_reason(error.message, index),
+                _raw_field(raw, "id"),
+                _raw_field(raw, "name"),
+            )
             continue
         if product.id in seen:
             issues.skip("items")
             issues.warn("items", f"product {product.id!r} appears twice; the first one is kept")
+            issues.skip_product(SKIP_DUPLICATE_ID, product.id, product.name)
             continue
         seen.add(product.id)
         products.append(product)
@@ -180,11 +252,20 @@ def raw_product_ids(raw_products: Sequence[Any]) -> list[str]:
     ]
 
 
+def placeholder_reason(
+    product: kassanet.Product, pager_patterns: Sequence[re.Pattern[str]]
+) -> str | None:
+    """Why the product is a placeholder (a SKIP_* code), or None when it is not one."""
+    if product.kitchen_name.strip().lower() == PLACEHOLDER_KITCHEN_NAME:
+        return SKIP_PLACEHOLDER
+    if any(pattern.search(product.name) for pattern in pager_patterns):
+        return SKIP_PAGER
+    return None
+
+
 def is_placeholder(product: kassanet.Product, pager_patterns: Sequence[re.Pattern[str]]) -> bool:
     """A placeholder: kitchen name ``zz`` (any case) or a name matching a pager pattern."""
-    if product.kitchen_name.strip().lower() == PLACEHOLDER_KITCHEN_NAME:
-        return True
-    return any(pattern.search(product.name) for pattern in pager_patterns)
+    return placeholder_reason(product, pager_patterns) is not None
 
 
 def map_categories(
@@ -256,8 +337,12 @@ def select_menu_products(
     """
     selected = []
     for product in products:
-        if not product.active or is_placeholder(product, pager_patterns):
+        reason = (
+            SKIP_INACTIVE if not product.active else placeholder_reason(product, pager_patterns)
+        )
+        if reason is not None:
             issues.skip("items")
+            issues.skip_product(reason, product.id, product.name)
         else:
             selected.append(product)
     return selected

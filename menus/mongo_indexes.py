@@ -1,6 +1,6 @@
 """Indexes of the menu records and of the import staging area."""
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from integrations.providers import PROVIDERS
 from upvendo.mongo import register_indexes
@@ -73,6 +73,34 @@ register_indexes(
             [("run_id", ASCENDING), ("kind", ASCENDING), ("seq", ASCENDING)], name="run_chunks"
         ),
         IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl", expireAfterSeconds=0),
+    ],
+)
+register_indexes(
+    "menu_import_runs",
+    [
+        # The run history of an integration, newest first (menus/runs.py).
+        IndexModel(
+            [("integration_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="integration_created_at",
+        )
+    ],
+)
+register_indexes(
+    "menu_versions",
+    [
+        IndexModel(
+            [("integration_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="integration_created_at",
+        )
+    ],
+)
+register_indexes(
+    "menu_version_chunks",
+    [
+        IndexModel(
+            [("version_id", ASCENDING), ("entity", ASCENDING), ("seq", ASCENDING)],
+            name="version_chunks",
+        )
     ],
 )
 register_indexes(

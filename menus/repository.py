@@ -278,6 +278,13 @@ class ImportRunRepository:
     def delete(self, run_id: str) -> None:
         self.collection.delete_many({"$or": [{"_id": run_id}, {"run_id": run_id}]})
 
+    def keep(self, run_id: str, ttl: timedelta = TTL) -> None:
+        """Keep a held run's staging (plans) for ``ttl`` more, so it can still be applied."""
+        self.collection.update_many(
+            {"$or": [{"_id": run_id}, {"run_id": run_id}]},
+            {"$set": {"expires_at": datetime.now(UTC) + ttl}},
+        )
+
 
 @dataclass(frozen=True)
 class StalledImport:
@@ -361,3 +368,21 @@ class MenuImportStatusRepository(IntegrationRepository):
             },
         )
         return result.modified_count == 1
+
+    # -- the menu's revision: the run id of the last import applied (menus/runs.py) ---------
+
+    def menu_revision(self, integration_id: str) -> str | None:
+        doc = self._collection.find_one({"_id": object_id(integration_id)}, {"menu_revision": 1})
+        revision: str | None = (doc or {}).get("menu_revision")
+        return revision
+
+    def set_menu_revision(
+        self, integration_id: str, run_id: str, session: ClientSession | None = None
+    ) -> None:
+        """Written in the import's transaction: a preview planned on an older revision no
+        longer describes the menu and is refused."""
+        self._collection.update_one(
+            {"_id": object_id(integration_id)},
+            {"$set": {"menu_revision": run_id}},
+            session=session,
+        )

@@ -12,12 +12,15 @@ re-enqueues an import whose worker was lost (menus/resumption.py).
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task, chain, shared_task
 from celery.exceptions import Ignore
 from django.conf import settings
 
+import kassanet
 from integrations.repository import IntegrationRepository
 from integrations.services import get_service
 from menus.importer import (
@@ -30,7 +33,11 @@ from menus.importer import (
     RetryStage,
 )
 from menus.resumption import ImportResumer
-from upvendo.celery import QUEUE_MENU_IMPORT
+from menus.stock import claim_refresh, due_integrations, refresh_stock
+from upvendo.celery import QUEUE_DEFAULT, QUEUE_MENU_IMPORT
+from upvendo.logging import redact
+
+logger = logging.getLogger(__name__)
 
 STAGE_OPTIONS: dict[str, Any] = {
     "bind": True,
@@ -117,3 +124,33 @@ def enqueue_menu_import(
 @shared_task(name="ResumeStalledMenuImportsJob")
 def resume_stalled_menu_imports_job() -> int:
     return ImportResumer(enqueue_menu_import).run()
+
+
+@shared_task(name="RefreshDueKassanetStockJob", time_limit=55, soft_time_limit=50)
+def refresh_due_kassanet_stock_job() -> int:
+    """Every minute (menus/schedules.py): enqueue the stock refresh of each connected
+    integration whose `stock_refresh_minutes` have passed; each is claimed conditionally, so
+    two beats never refresh one integration twice."""
+    now = datetime.now(UTC)
+    started = 0
+    for integration_id, last in due_integrations(now):
+        if claim_refresh(integration_id, last, now):
+            refresh_kassanet_stock_job.apply_async((integration_id,), queue=QUEUE_DEFAULT)
+            started += 1
+    return started
+
+
+@shared_task(name="RefreshKassanetStockJob", time_limit=120, soft_time_limit=110)
+def refresh_kassanet_stock_job(integration_id: str) -> dict[str, int] | None:
+    """Read the register's stock and update inventory and availability (menus/stock.py)."""
+    integrations = IntegrationRepository()
+    integration = integrations.get_by_id(integration_id)
+    if integration is None:
+        return None
+    try:
+        return refresh_stock(get_service(integration.provider), integration).as_dict()
+    except kassanet.KassanetError as error:
+        message = redact(f"Stock refresh failed: {error.message}")
+        integrations.append_log(integration_id, "warning", "stock_refresh", message)
+        logger.warning("Integration %s: %s", integration_id, message)
+        return None

@@ -158,6 +158,30 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else VAR_DIR / "staticfiles"
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploaded files (menu item images, menus/images.py) go through Django's storage API: the file
+# system under MEDIA_ROOT by default; in production an S3-compatible bucket with
+# MEDIA_STORAGE_BACKEND=storages.backends.s3.S3Storage (django-storages[s3]) and its AWS_*
+# settings (.env.example).
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+STORAGES = {
+    "default": {
+        "BACKEND": env.str(
+            "MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        )
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+for _name in (
+    "AWS_STORAGE_BUCKET_NAME",
+    "AWS_S3_ENDPOINT_URL",
+    "AWS_S3_REGION_NAME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_S3_CUSTOM_DOMAIN",
+):
+    if env.str(_name, default=""):
+        globals()[_name] = env.str(_name)
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/hendrickx"
 
@@ -224,6 +248,17 @@ if MENU_IMPORT_STALL_SECONDS <= MENU_IMPORT_TIME_LIMIT:
         "MENU_IMPORT_STALL_SECONDS must be greater than MENU_IMPORT_TIME_LIMIT "
         f"({MENU_IMPORT_STALL_SECONDS} <= {MENU_IMPORT_TIME_LIMIT})."
     )
+# The mass-change guard: an import that would delete more than this share of the provider's
+# items (or leave none) is held for review (an integration's settings.max_delete_share
+# overrides it). Import runs kept per integration (history).
+MENU_IMPORT_MAX_DELETE_SHARE = env.float("MENU_IMPORT_MAX_DELETE_SHARE", default=0.3)
+if not 0 <= MENU_IMPORT_MAX_DELETE_SHARE <= 1:
+    raise ImproperlyConfigured(
+        f"MENU_IMPORT_MAX_DELETE_SHARE must be between 0 and 1, not {MENU_IMPORT_MAX_DELETE_SHARE}."
+    )
+MENU_IMPORT_HISTORY = env.int("MENU_IMPORT_HISTORY", default=50)
+# Menu versions (the menu an applied import replaced) kept per integration, for a restore.
+MENU_VERSIONS_KEEP = env.int("MENU_VERSIONS_KEEP", default=5)
 # Where a table's QR code points; {location_id} and {table_number} are filled in.
 TABLE_ORDERING_URL = env.str(
     "TABLE_ORDERING_URL",
@@ -314,6 +349,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Import runs and the sync status share these statuses (menus/runs.py).
+    "ENUM_NAME_OVERRIDES": {"ImportRunStatusEnum": "menus.runs.RUN_STATUSES"},
 }
 
 # --- Web hardening (docs/security.md, "Web and deployment") ----------------------------------

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
@@ -30,4 +31,6 @@ urlpatterns = [
     *support_pages,
     path("api/docs/", api_docs, name="api-docs"),
     path("", include("backoffice.urls")),
+    # Uploaded menu images from the file system storage (DEBUG only; a no-op otherwise).
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]

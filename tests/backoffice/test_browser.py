@@ -13,6 +13,8 @@ Screenshots go to a temporary directory, or to `$BACKOFFICE_SCREENSHOTS` when it
 
 from __future__ import annotations
 
+import copy
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import (
     BrowserContext,
     Page,
@@ -32,10 +35,12 @@ from playwright.sync_api import (
 from pymongo.database import Database
 
 from accounts.services import VendorUser, ensure_vendor_user
+from integrations.services import get_service
 from kassanet.testing import SimulatorHandle, start_simulator
 from locations.repository import Location
 from tests.backoffice.conftest import make_location
 from tests.e2e_support import Worker, celery_worker
+from tests.menus.support import connect
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -341,3 +346,158 @@ def test_a_manager_connects_syncs_follows_orders_and_disconnects_in_the_browser(
     expect(page.locator('[data-bind="state-badge"]')).to_have_text("Not connected")
     for entity in (*IMPORTED, "table_sections"):
         assert indexed_db[entity].count_documents({"location_id": brasserie.id}) == 0, entity
+
+
+def test_a_manager_reviews_a_held_import_and_a_preview_in_the_browser(
+    live_server: Any,
+    demo: VendorUser,
+    brasserie: Location,
+    simulator: SimulatorHandle,
+    worker: Worker,
+    browser: BrowserContext,
+    shots: Path,
+    indexed_db: Database[dict[str, Any]],
+) -> None:
+    integration = connect(brasserie, simulator)
+    assert get_service(PROVIDER).import_menu_now(integration)["status"] == "success"
+    location_items = {"location_id": brasserie.id}
+    imported = {doc["external_ids"][PROVIDER] for doc in indexed_db["items"].find(location_items)}
+    catalog = copy.deepcopy(simulator.catalog())
+    kept = catalog["products"][: len(catalog["products"]) // 2]
+    gone = [p["id"] for p in catalog["products"][len(kept) :] if p["id"] in imported]
+    simulator.set_catalog({**catalog, "products": kept})
+
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/hendrickx")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_label("Password").press("Enter")
+    history = page.locator('[data-bind="imports"]')
+    expect(history.locator("tr")).to_have_count(1)  # the first import, made by the command
+
+    # Sync now: half the items would go, so the import is held and shows what it would do.
+    page.get_by_role("button", name="Sync now").click()
+    detail = page.locator('[data-bind="run-detail"]')
+    expect(detail).to_have_attribute("data-status", "needs_review", timeout=60_000)
+    expect(page.locator('[data-bind="guard"]')).to_contain_text(
+        f"it would delete {len(gone)} of {len(imported)} items"
+    )
+    deleted = detail.locator('[data-diff="items.deleted"] li')
+    expect(deleted).to_have_count(len(gone))
+    expect(detail.locator('[data-diff="items.deleted"]')).to_contain_text(f"(POS {gone[0]})")
+    expect(page.locator('[data-bind="sync-message"]')).to_contain_text("held for review")
+    assert indexed_db["items"].count_documents(location_items) == len(imported)
+    page.screenshot(path=shots / "08-import-held-for-review.png", full_page=True)
+
+    # Discard: nothing changes.
+    detail.get_by_role("button", name="Discard").click()
+    expect(history.locator('tr[data-status="discarded"]')).to_have_count(1)
+    expect(detail.get_by_role("button", name="Apply")).to_have_count(0)
+
+    # A preview, then the register changes before Apply: refused, preview again.
+    page.get_by_role("button", name="Preview sync").click()
+    expect(detail).to_have_attribute("data-status", "preview", timeout=60_000)
+    simulator.set_catalog({**catalog, "products": kept[1:]})
+    detail.get_by_role("button", name="Apply").click()
+    expect(page.locator("#notice")).to_have_text(
+        "The register's menu changed since this preview; preview again"
+    )
+    assert indexed_db["items"].count_documents(location_items) == len(imported)
+
+    # Preview again and apply it: the menu now matches the register.
+    page.get_by_role("button", name="Preview sync").click()
+    expect(history.locator('tr[data-status="preview"]')).to_have_count(2, timeout=60_000)
+    expect(detail.get_by_role("button", name="Apply")).to_be_visible()
+    detail.get_by_role("button", name="Apply").click()
+    expect(detail).to_have_attribute("data-status", "success", timeout=60_000)
+    left = {doc["external_ids"][PROVIDER] for doc in indexed_db["items"].find(location_items)}
+    assert left == imported & {p["id"] for p in kept[1:]}
+
+    # Restore the menu the apply replaced: every item is back, the lost ones flagged.
+    versions = page.locator('[data-bind="versions"] li')
+    expect(versions).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    versions.first.get_by_role("button", name=re.compile("^Restore")).click()
+    expect(page.locator("#notice")).to_contain_text("Menu version restored")
+    expect(detail).to_have_attribute("data-status", "success")
+    expect(versions).to_have_count(2)  # the restore kept the menu it replaced
+    restored = {
+        doc["external_ids"][PROVIDER]: doc for doc in indexed_db["items"].find(location_items)
+    }
+    assert set(restored) == imported
+    assert {key for key, doc in restored.items() if doc.get("register_missing")} == imported - left
+    page.screenshot(path=shots / "09-menu-restored.png", full_page=True)
+
+
+def test_a_manager_edits_uploads_and_reorders_on_the_menu_items_page(
+    live_server: Any,
+    settings: Any,
+    tmp_path: Path,
+    demo: VendorUser,
+    brasserie: Location,
+    simulator: SimulatorHandle,
+    browser: BrowserContext,
+    shots: Path,
+    indexed_db: Database[dict[str, Any]],
+) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    integration = connect(brasserie, simulator)
+    assert get_service(PROVIDER).import_menu_now(integration)["status"] == "success"
+    group = indexed_db["display_groups"].find_one({"location_id": brasserie.id})
+    assert group is not None and len(group["item_ids"]) >= 2
+    first_id, second_id = group["item_ids"][:2]
+    items = {
+        str(doc["_id"]): doc for doc in indexed_db["items"].find({"location_id": brasserie.id})
+    }
+    first = items[first_id]
+
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/menus/items")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_label("Password").press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Menu items")
+    cards = page.locator("[data-item]")
+    expect(cards).to_have_count(len(items))
+
+    # Search narrows the list; edit the description of the first match.
+    page.get_by_label("Search").fill(first["external_ids"][PROVIDER])
+    card = page.locator(f'[data-item="{first_id}"]')
+    expect(card).to_be_visible()
+    expect(card.locator('[data-field="availability"]')).to_have_text("Available")
+    card.get_by_label(f"Description of {first['name']}").fill("House favourite")
+    card.get_by_role("button", name="Save description").click()
+    expect(page.locator("#notice")).to_have_text(f"Description of {first['name']} saved.")
+
+    # Upload an image: a preview first, then the stored image with its thumbnail.
+    png = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 120, 200)).save(png, format="PNG")
+    card.get_by_label(f"Image of {first['name']}").set_input_files(
+        {"name": "dish.png", "mimeType": "image/png", "buffer": png.getvalue()}
+    )
+    expect(card.locator('[data-field="thumbnail"]')).to_have_attribute("src", re.compile("^blob:"))
+    card.get_by_role("button", name="Upload image").click()
+    expect(page.locator("#notice")).to_have_text(f"Image of {first['name']} uploaded.")
+    stored = indexed_db["items"].find_one({"_id": first["_id"]})
+    assert stored is not None and stored["description"] == "House favourite"
+    assert stored["image"].endswith(".png") and stored["image_thumbnail"].endswith("-thumb.png")
+
+    # Reorder within a display group with the buttons.
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Display group").select_option(str(group["_id"]))
+    expect(page.locator('[data-bind="reorder-hint"]')).to_be_visible()
+    expect(cards.first).to_have_attribute("data-item", first_id)
+    page.get_by_role("button", name=f"Move {first['name']} down").click()
+    expect(cards.first).to_have_attribute("data-item", second_id)
+    page.screenshot(path=shots / "10-menu-items.png", full_page=True)
+    saved = indexed_db["display_groups"].find_one({"_id": group["_id"]})
+    assert saved is not None and saved["item_order"][:2] == [second_id, first_id]
+
+    # A menu sync keeps every local edit.
+    assert get_service(PROVIDER).import_menu_now(integration)["status"] == "success"
+    page.reload()
+    page.get_by_label("Display group").select_option(str(group["_id"]))
+    expect(cards.first).to_have_attribute("data-item", second_id)
+    expect(
+        page.locator(f'[data-item="{first_id}"]').get_by_label(f"Description of {first['name']}")
+    ).to_have_value("House favourite")

@@ -195,3 +195,24 @@ def test_no_secret_reaches_the_page_or_the_api_answers_the_page_reads(
         "••••6789",
         "••••9876",
     )
+
+
+def test_the_menu_items_page_needs_a_login_and_shows_the_users_location(
+    browser_client: Client, gent: Location, bobs_place: Location
+) -> None:
+    anonymous = Client().get("/menus/items")
+    response = browser_client.get("/menus/items")
+    other = browser_client.get(f"/menus/items?location={bobs_place.id}")
+
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<a href="/menus/items" aria-current="page">Menu items</a>' in html
+    config = json.loads(
+        html.split('id="menu-items-config" type="application/json">')[1].split("</script>")[0]
+    )
+    assert config["urls"]["item"] == f"/api/backoffice/locations/{gent.id}/items/__id__"
+    assert config["urls"]["displayGroup"] == (
+        f"/api/backoffice/locations/{gent.id}/display-groups/__id__"
+    )
+    assert other.status_code == 404

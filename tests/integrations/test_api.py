@@ -215,6 +215,8 @@ def test_details_show_settings_status_and_newest_logs_first(
         "table_section_id": None,
         "payment_type_id": "PT3",
         "allow_unsigned_responses": False,
+        "max_delete_share": None,
+        "stock_refresh_minutes": 5,
     }
     assert body["sync_status"] == {
         "status": None,

@@ -41,7 +41,27 @@ const FIELD_LABELS = {
   sync_time: "Daily sync time",
 };
 
-const state = { integration: undefined, syncPolling: false, ordersTimer: null, idleTimer: null };
+const RUN_STATUS = {
+  in_progress: ["Running", "info"],
+  success: ["Applied", "ok"],
+  error: ["Failed", "bad"],
+  needs_review: ["Needs review", "warn"],
+  preview: ["Preview", "info"],
+  discarded: ["Discarded", ""],
+};
+const HELD = new Set(["needs_review", "preview"]);
+const DIFF_KINDS = [
+  ["created", "Created"],
+  ["updated", "Updated"],
+  ["deleted", "Deleted"],
+];
+const state = {
+  integration: undefined,
+  syncPolling: false,
+  ordersTimer: null,
+  idleTimer: null,
+  openRun: null,
+};
 
 // --- helpers ---------------------------------------------------------------------------------
 
@@ -231,14 +251,15 @@ function renderSync(sync) {
     return;
   }
   message.textContent = sync.message || "";
-  message.className = sync.status === "error" ? "form-error" : "muted";
+  message.className =
+    sync.status === "error" ? "form-error" : sync.status === "needs_review" ? "warn-text" : "muted";
   stages.hidden = false;
   const failedAt = sync.status === "error" ? sync.details?.stage ?? sync.stage : null;
   const current = sync.status === "in_progress" ? STAGES.indexOf(sync.stage) : -1;
   STAGES.forEach((stage, index) => {
     const item = $(`[data-stage="${stage}"]`, stages);
     let stageState = "waiting";
-    if (sync.status === "success") stageState = "done";
+    if (sync.status === "success" || HELD.has(sync.status)) stageState = "done";
     else if (failedAt) stageState = stage === failedAt ? "failed" : index < STAGES.indexOf(failedAt) ? "done" : "waiting";
     else if (current >= 0) stageState = index < current ? "done" : index === current ? "current" : "waiting";
     item.dataset.state = stageState;
@@ -431,14 +452,232 @@ async function followSync(button) {
       await loadIntegration();
     }
     const sync = state.integration?.sync_status;
-    if (sync) notify(sync.message, sync.status === "success" ? "ok" : "bad");
+    if (sync) notify(sync.message, { success: "ok", error: "bad" }[sync.status] || "info");
     await loadTables();
+    await loadRuns();
   } catch (error) {
     notify(error.message, "bad");
   } finally {
     state.syncPolling = false;
     button.disabled = false;
   }
+}
+
+// --- import history: runs, their diff, apply / discard ------------------------------------
+
+async function previewNow(event) {
+  const button = event.currentTarget;
+  let started = null;
+  await busy(button, "Starting…", async () => {
+    try {
+      started = await api("POST", urls.sync, { preview: true });
+      notify("Preview started: nothing is written to the menu.", "info");
+    } catch (error) {
+      if (error.status !== 409) throw error;
+      notify(error.message, "info");
+    }
+  });
+  if (started) state.openRun = started.run_id;
+  await followSync($('[data-action="sync"]'));
+}
+
+async function loadRuns() {
+  let page;
+  try {
+    page = await api("GET", `${urls.imports}?limit=10`);
+  } catch (error) {
+    if (error.status === 404) return; // not connected
+    notify(`Import history: ${error.message}`, "bad");
+    return;
+  }
+  bound("imports-empty").hidden = page.results.length > 0;
+  bound("imports-wrap").hidden = page.results.length === 0;
+  bound("imports").replaceChildren(...page.results.map(runRow));
+  await loadVersions();
+  const held = page.results.find((run) => HELD.has(run.status));
+  const open = state.openRun || held?.id;
+  if (open) await openRun(open);
+  else bound("run-detail").hidden = true;
+}
+
+function itemCounts(report) {
+  const items = report?.items;
+  if (!items) return "";
+  return `${items.created} new, ${items.updated} changed, ${items.deleted} removed`;
+}
+
+function runRow(run) {
+  const [label, tone] = RUN_STATUS[run.status] || [run.status, ""];
+  const started = dateFormat.format(new Date(run.created_at));
+  const show = el("button", {
+    text: "Details",
+    className: "button small",
+    attrs: { type: "button", "aria-label": `Details of the import of ${started}` },
+  });
+  show.addEventListener("click", () => openRun(run.id));
+  return el("tr", { attrs: { "data-run": run.id, "data-status": run.status } }, [
+    el("td", {}, [localTime(run.created_at)]),
+    el("td", { text: run.preview ? `${run.trigger} preview` : run.trigger }),
+    el("td", {}, [badge(label, tone)]),
+    el("td", { text: itemCounts(run.report) }),
+    el("td", { text: run.skipped?.total ?? "", className: "num" }),
+    el("td", {}, [show]),
+  ]);
+}
+
+function runEntry(entry) {
+  return entry.pos_id ? `${entry.name ?? "(no name)"} (POS ${entry.pos_id})` : entry.name ?? "";
+}
+
+function fieldChange(name, { old, new: value }) {
+  const show = (v) => (Array.isArray(v) ? v.join(", ") : v === null || v === "" ? "—" : String(v));
+  return `${name.replaceAll("_", " ")}: ${show(old)} → ${show(value)}`;
+}
+
+function diffSection(diff) {
+  const blocks = [];
+  for (const [key, label] of ENTITIES) {
+    const entity = diff?.[key];
+    if (!entity) continue;
+    for (const [kind, kindLabel] of DIFF_KINDS) {
+      const { total, entries } = entity[kind];
+      if (!total) continue;
+      const lines = entries.map((entry) =>
+        el("li", {
+          text:
+            kind === "updated"
+              ? `${runEntry(entry)}: ${Object.entries(entry.changes)
+                  .map(([name, values]) => fieldChange(name, values))
+                  .join("; ")}`
+              : runEntry(entry),
+        }),
+      );
+      if (total > entries.length) lines.push(el("li", { text: `… and ${total - entries.length} more`, className: "muted" }));
+      blocks.push(
+        el("div", { className: "diff-block", attrs: { "data-diff": `${key}.${kind}` } }, [
+          el("h4", { text: `${label}: ${kindLabel.toLowerCase()} (${total})` }),
+          el("ul", { className: "diff-list" }, lines),
+        ]),
+      );
+    }
+  }
+  return blocks.length ? blocks : [el("p", { text: "No change to the menu.", className: "muted" })];
+}
+
+function skippedSection(skipped) {
+  if (!skipped?.total) return [];
+  const rows = skipped.entries.map((entry) =>
+    el("tr", { attrs: { "data-skip": entry.reason } }, [
+      el("td", { text: entry.pos_id ?? "—" }),
+      el("td", { text: entry.name ?? "—" }),
+      el("td", { text: entry.text }),
+      el("td", { text: entry.removed ? "Removed from the menu" : "" }),
+    ]),
+  );
+  const table = el("table", { className: "skips" }, [
+    el("caption", { text: `Why ${plural(skipped.total, "register product")} are not on the menu` }),
+    el("thead", {}, [
+      el("tr", {}, ["POS id", "Name", "Reason", ""].map((text) => el("th", { text, attrs: { scope: "col" } }))),
+    ]),
+    el("tbody", {}, rows),
+  ]);
+  const parts = [el("div", { className: "table-wrap" }, [table])];
+  if (skipped.truncated) parts.push(el("p", { text: `The first ${skipped.entries.length} are listed.`, className: "muted" }));
+  return parts;
+}
+
+async function openRun(id) {
+  let run;
+  try {
+    run = await api("GET", fill(urls.importRun, id));
+  } catch (error) {
+    if (error.status === 404) {
+      state.openRun = null;
+      bound("run-detail").hidden = true;
+      return;
+    }
+    throw error;
+  }
+  state.openRun = id;
+  const [label, tone] = RUN_STATUS[run.status] || [run.status, ""];
+  const detail = bound("run-detail");
+  const children = [
+    el("h3", {}, [run.preview ? "Preview of " : "Import of ", localTime(run.created_at), " ", badge(label, tone)]),
+    el("p", { text: run.message, className: run.status === "error" ? "form-error" : "muted" }),
+  ];
+  if (run.guard?.held && run.status === "needs_review") {
+    children.push(el("p", { text: `Held for review: ${run.guard.reason}.`, className: "warn-text", attrs: { "data-bind": "guard" } }));
+  }
+  if (HELD.has(run.status)) {
+    const apply = el("button", { text: "Apply", className: "button primary", attrs: { type: "button", "data-action": "apply-run" } });
+    const discard = el("button", { text: "Discard", className: "button danger", attrs: { type: "button", "data-action": "discard-run" } });
+    apply.addEventListener("click", () => applyRun(apply, run.id));
+    discard.addEventListener("click", () => discardRun(discard, run.id));
+    children.push(el("div", { className: "actions" }, [apply, discard]));
+  }
+  if (run.diff) children.push(el("div", { className: "diff" }, diffSection(run.diff)));
+  children.push(...skippedSection(run.skipped));
+  detail.replaceChildren(...children);
+  detail.dataset.run = run.id;
+  detail.dataset.status = run.status;
+  detail.hidden = false;
+}
+
+async function applyRun(button, id) {
+  const applied = await busy(button, "Applying…", async () => {
+    await api("POST", fill(urls.applyRun, id));
+    notify("Applying the reviewed import: the stages above show its progress.", "info");
+    return true;
+  });
+  if (applied) await followSync($('[data-action="sync"]'));
+}
+
+async function discardRun(button, id) {
+  await busy(button, "Discarding…", async () => {
+    await api("POST", fill(urls.discardRun, id));
+    notify("Import discarded; the menu is unchanged.", "ok");
+    await loadIntegration();
+    await loadRuns();
+  });
+}
+
+async function loadVersions() {
+  let versions;
+  try {
+    versions = await api("GET", urls.versions);
+  } catch (error) {
+    if (error.status !== 404) notify(`Menu versions: ${error.message}`, "bad");
+    return;
+  }
+  bound("versions-empty").hidden = versions.length > 0;
+  bound("versions").replaceChildren(
+    ...versions.map((version) => {
+      const restore = el("button", {
+        text: "Restore",
+        className: "button small",
+        attrs: { type: "button", "aria-label": `Restore the menu replaced on ${dateFormat.format(new Date(version.created_at))}` },
+      });
+      restore.addEventListener("click", () => restoreVersion(restore, version));
+      return el("li", { attrs: { "data-version": version.id } }, [
+        "Replaced ",
+        localTime(version.created_at),
+        `: ${plural(version.counts.items ?? 0, "item")}, ${plural(version.counts.display_groups ?? 0, "display group")} `,
+        restore,
+      ]);
+    }),
+  );
+}
+
+async function restoreVersion(button, version) {
+  const when = dateFormat.format(new Date(version.created_at));
+  if (!window.confirm(`Restore the ${displayName} menu as it was before ${when}? The current menu is kept as a version.`)) return;
+  await busy(button, "Restoring…", async () => {
+    const run = await api("POST", fill(urls.restoreVersion, version.id));
+    notify(run.message, "ok");
+    state.openRun = run.id;
+    await loadIntegration();
+    await loadRuns();
+  });
 }
 
 function confirmDisconnect() {
@@ -579,6 +818,8 @@ async function start() {
   for (const panel of $$("details[data-panel]")) panel.addEventListener("toggle", () => prefill(panel));
   $('[data-action="test"]').addEventListener("click", testConnection);
   $('[data-action="sync"]').addEventListener("click", syncNow);
+  $('[data-action="preview"]').addEventListener("click", previewNow);
+  $('[data-action="refresh-imports"]').addEventListener("click", () => loadRuns());
   $('[data-action="disconnect"]').addEventListener("click", confirmDisconnect);
   $("#disconnect-dialog").addEventListener("close", disconnect);
   $('[data-action="refresh-orders"]').addEventListener("click", loadOrders);
@@ -586,6 +827,7 @@ async function start() {
   try {
     await loadIntegration();
     await loadTables();
+    if (state.integration) await loadRuns();
   } catch (error) {
     $('[data-view="loading"]').textContent = error.message;
     return;

@@ -1,8 +1,11 @@
-"""`manage.py import_kassanet <locationId> --provider=hendrickx|vanhoutte [--async]`.
+"""`manage.py import_kassanet <locationId> --provider=hendrickx|vanhoutte [--async] [--preview]
+[--confirm-deletions]`.
 
 Runs a full menu import in this process, stage by stage, through the same service code as
 the Celery chain (no worker needed), and prints the report. `--async` enqueues the chain on
-the workers instead and says how to follow it.
+the workers instead and says how to follow it. `--preview` reads and plans only (nothing is
+written; apply or discard the run through the API); `--confirm-deletions` lets the import pass
+the mass-change guard (docs/menu-import.md).
 
 Exit codes (docs/schedule.md):
     0  imported (or, with --async, enqueued)
@@ -10,6 +13,7 @@ Exit codes (docs/schedule.md):
     2  bad input: unknown location, no integration for that provider, bad arguments
     3  the register is unreachable
     4  an import of this integration is already running
+    5  the import was held for review by the mass-change guard (nothing was written)
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from integrations.providers import PROVIDERS
-from integrations.repository import SYNC_SUCCESS
+from integrations.repository import SYNC_NEEDS_REVIEW, SYNC_PREVIEW, SYNC_SUCCESS
 from integrations.services import AbstractKassanetService, get_service
 from menus.importer import ENTITIES, STAGES, ImportInProgressError
 
@@ -28,6 +32,7 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_UNREACHABLE = 3
 EXIT_ALREADY_RUNNING = 4
+EXIT_HELD = 5
 
 # What each stage reports (menus/importer.py: the sync status details after the stage).
 STAGE_ENTITIES = {
@@ -93,7 +98,7 @@ class Command(BaseCommand):
     help = (
         "Import a location's menu from its Hendrickx or Vanhoutte register now, in this "
         "process (or on the workers with --async). Exit codes: 1 import failed, 2 bad input, "
-        "3 register unreachable, 4 import already running."
+        "3 register unreachable, 4 import already running, 5 held for review."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -105,6 +110,16 @@ class Command(BaseCommand):
             dest="in_background",
             action="store_true",
             help="enqueue the import on the Celery workers instead, and print how to follow it",
+        )
+        parser.add_argument(
+            "--preview",
+            action="store_true",
+            help="read and plan only: write nothing, leave a preview run to apply or discard",
+        )
+        parser.add_argument(
+            "--confirm-deletions",
+            action="store_true",
+            help="apply even if the import deletes more items than MENU_IMPORT_MAX_DELETE_SHARE",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -122,16 +137,43 @@ class Command(BaseCommand):
         progress = StageProgress(self.stdout)
         try:
             if options["in_background"]:
-                self._enqueue(service, location_id, service.import_menu(integration))
+                run_id = service.import_menu(
+                    integration,
+                    trigger="command",
+                    preview=options["preview"],
+                    confirm_deletions=options["confirm_deletions"],
+                )
+                self._enqueue(service, location_id, run_id)
                 return
             self.stdout.write(
                 f"Importing the {service.display_name} menu of location {location_id} "
                 f"({len(STAGES)} stages)."
             )
             progress.start()
-            status = service.import_menu_now(integration, progress)
+            status = service.import_menu_now(
+                integration,
+                progress,
+                preview=options["preview"],
+                confirm_deletions=options["confirm_deletions"],
+            )
         except ImportInProgressError as error:
             raise CommandError(str(error), returncode=EXIT_ALREADY_RUNNING) from None
+        if status.get("status") in (SYNC_PREVIEW, SYNC_NEEDS_REVIEW):
+            progress.abort()
+            self._report(status)
+            held_run = (status.get("details") or {}).get("run_id")
+            self.stdout.write(
+                f"Run {held_run}: apply it with POST "
+                f"{self._integration_path(service, location_id)}/imports/{held_run}/apply "
+                "or discard it with .../discard."
+            )
+            if status["status"] == SYNC_NEEDS_REVIEW:
+                raise CommandError(
+                    "The import was held for review; nothing was written. Apply it, or run "
+                    "again with --confirm-deletions.",
+                    returncode=EXIT_HELD,
+                )
+            return
         if status.get("status") != SYNC_SUCCESS:
             progress.abort()
             self._fail(service, status)
@@ -149,7 +191,8 @@ class Command(BaseCommand):
     def _report(self, status: dict[str, Any]) -> None:
         details = status.get("details") or {}
         report = details.get("report", {})
-        self.stdout.write(self.style.SUCCESS(status.get("message", "")))
+        style = self.style.SUCCESS if status.get("status") == SYNC_SUCCESS else self.style.WARNING
+        self.stdout.write(style(status.get("message", "")))
         columns = ("created", "updated", "deleted", "skipped", "warnings")
         self.stdout.write(f"{'':<16}" + "".join(f"{c:>10}" for c in columns))
         rows = [(entity, report.get(entity, {})) for entity in ENTITIES]
