@@ -110,6 +110,16 @@ class MenuPricer:
             if item is None:
                 error.add(index, "item_id", f"Unknown item {line.item_id!r} for this location.")
                 continue
+            if item.get("available") is False:  # stock 0 at the last stock refresh
+                error.add(index, "item_id", f"'{item['name']}' is sold out.")
+                continue
+            if item.get("register_missing"):  # restored from a version, gone from the register
+                error.add(
+                    index,
+                    "item_id",
+                    f"'{item['name']}' is no longer on the register; it cannot be ordered.",
+                )
+                continue
             item_groups = [
                 (str(gid), groups[str(gid)])
                 for gid in item.get("modifier_group_ids", [])
@@ -170,7 +180,14 @@ class MenuPricer:
         oids = [oid for oid in (object_id(i) for i in set(item_ids)) if oid is not None]
         cursor = self._db[ITEMS].find(
             {"_id": {"$in": oids}, "location_id": location_id},
-            {"name": 1, "price": 1, "modifier_group_ids": 1, "external_ids": 1},
+            {
+                "name": 1,
+                "price": 1,
+                "modifier_group_ids": 1,
+                "external_ids": 1,
+                "available": 1,
+                "register_missing": 1,
+            },
         )
         return {str(doc["_id"]): doc for doc in cursor}
 

@@ -338,3 +338,41 @@ def test_the_api_stores_and_shows_the_service_type(
         assert response.json()["service_type"] == expected
         shown = api.get(f"/api/backoffice/transactions/{response.json()['id']}").json()
         assert shown["service_type"] == expected
+
+
+# -- availability (stock refresh) and items a restore brought back ---------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"available": False}, "'Cola' is sold out."),
+        ({"register_missing": True}, "'Cola' is no longer on the register; it cannot be ordered."),
+    ],
+)
+def test_an_unorderable_item_is_a_400_naming_the_line(
+    api: APIClient,
+    indexed_db: Database[dict[str, Any]],
+    location: Location,
+    menu: Menu,
+    flags: dict[str, bool],
+    message: str,
+) -> None:
+    indexed_db.items.update_one({"name": "Cola"}, {"$set": flags})
+
+    response = create(
+        api,
+        location,
+        {"channel": "online", "lines": [line(menu, "P1"), line(menu, "P2", "M5")]},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"lines": {"1": {"item_id": [message]}}}
+    indexed_db.items.update_one(
+        {"name": "Cola"}, {"$set": {"available": True}, "$unset": {"register_missing": ""}}
+    )
+    assert (
+        create(api, location, {"channel": "online", "lines": [line(menu, "P2", "M5")]}).status_code
+        == 201
+    )
