@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import ssl
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -240,7 +241,7 @@ def guarded_transport(
     policy: AddressPolicy | None = None,
     resolve: Resolver | None = None,
     *,
-    verify: bool | str = True,
+    verify: ssl.SSLContext | bool | str = True,
 ) -> httpx.BaseTransport:
     """The transport every register client uses: address checked and pinned, call deadline."""
     backend = GuardedBackend(policy or policy_from_settings(), resolve)

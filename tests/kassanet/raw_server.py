@@ -48,12 +48,14 @@ def raw_server(
     handler: Handler,
     host: str = "127.0.0.1",
     tls: ssl.SSLContext | None = None,
+    port: int = 0,
 ) -> Iterator[RawServer]:
-    """Serve ``handler`` on ``host`` (a free port) in a thread, one thread per connection."""
+    """Serve ``handler`` on ``host`` and ``port`` (default: a free one) in a thread, one
+    thread per connection. ``connections`` records the address each one was made to."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
+    listener.bind((host, port))
     listener.listen(16)
     listener.settimeout(0.2)
     server = RawServer(host, listener.getsockname()[1])
@@ -76,7 +78,7 @@ def raw_server(
                 continue
             except OSError:
                 return
-            server.connections.append(peer[0])
+            server.connections.append(conn.getsockname()[0])
             threading.Thread(target=serve, args=(conn, peer[0]), daemon=True).start()
 
     thread = threading.Thread(target=accept, daemon=True)
