@@ -209,6 +209,23 @@ def test_a_name_that_does_not_resolve_is_refused(caplog: pytest.LogCaptureFixtur
     assert "refused to connect to pos.test: does not resolve" in caplog.text
 
 
+def test_a_legacy_numeric_host_is_checked_as_the_address_it_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """2130706433 is 127.0.0.1 to the system resolver: refused by the rules, reached when
+    loopback is allowed (the system resolver, not a scripted one)."""
+    caplog.set_level(logging.WARNING)
+    with raw_server(answer(SIGNATURE_KEY, SYSTEM.encode())) as server:
+        url = f"http://2130706433:{server.port}/kassanet/"
+        with client(url, PRODUCTION_POLICY) as c, pytest.raises(kassanet.ConnectError):
+            c.test()
+        assert server.connections == []
+        assert "2130706433 resolves to 127.0.0.1, which is a loopback address" in caplog.text
+        with client(url, AddressPolicy.from_cidrs(["127.0.0.0/8"])) as c:
+            assert c.test().name == "Kassa"
+    assert server.connections == ["127.0.0.1"]
+
+
 @pytest.mark.parametrize("host", ["[::ffff:127.0.0.1]", "[::127.0.0.1]", "[::1]"])
 def test_ipv6_forms_of_loopback_are_refused_at_connect_time(host: str) -> None:
     # Loopback IPv4 is allowed here, so only the IPv6 rules can refuse these.
