@@ -23,6 +23,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+import time
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -207,14 +208,19 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
+        started = time.monotonic()
         addresses = self.checked_addresses(host, port, timeout)
         last: Exception | None = None
         for address in addresses:
+            # All addresses together get the one connect timeout (DNS included).
+            left = None if timeout is None else timeout - (time.monotonic() - started)
+            if left is not None and left <= 0:
+                raise httpcore.ConnectTimeout(f"no address of {host} answered in time")
             try:
                 return self._backend.connect_tcp(
                     address,
                     port,
-                    timeout,
+                    left,
                     local_address=local_address,
                     socket_options=socket_options,
                 )

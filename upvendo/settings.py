@@ -200,12 +200,16 @@ POS_TIMEOUT_SECONDS = env.float("POS_TIMEOUT_SECONDS", default=15.0)
 # Register connections (docs/security.md, "Register connections"):
 # Networks (CIDRs) a register may be in besides globally routable addresses: on-premises
 # deployments name theirs; development and test allow loopback (the simulator).
-POS_ALLOWED_NETWORKS = env.list(
-    "POS_ALLOWED_NETWORKS", default=[] if PRODUCTION else ["127.0.0.0/8", "::1/128"]
-)
+POS_ALLOWED_NETWORKS = [
+    cidr.strip()
+    for cidr in env.list(
+        "POS_ALLOWED_NETWORKS", default=[] if PRODUCTION else ["127.0.0.0/8", "::1/128"]
+    )
+    if cidr.strip()
+]
 for _cidr in POS_ALLOWED_NETWORKS:
     try:
-        ipaddress.ip_network(_cidr.strip(), strict=False)
+        ipaddress.ip_network(_cidr, strict=False)
     except ValueError:
         raise ImproperlyConfigured(
             f"POS_ALLOWED_NETWORKS: {_cidr!r} is not a network in CIDR form (10.20.0.0/16)."
