@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 
 import kassanet
-from integrations.repository import DISCONNECTED, Integration, IntegrationRepository
+from integrations.repository import Integration, IntegrationRepository
 from integrations.services import get_service
 from locations.repository import Location
 from orders.pricing import PRICING_RULE, LineRequest, MenuPricer
