@@ -8,6 +8,7 @@ Document shape::
                 tables_usage, payment_type_id},
      sync_status: {status, message, details, last_sync, run_id, stage, started_at, updated_at},
      connection: {status, message, updated_at},
+     retest: {failures, next_at},  # while disconnected: the periodic re-test's backoff
      logs: [{at, first_at, level, event, message, context, count}, ...]  # newest first
      created_at, updated_at}
 
@@ -33,11 +34,15 @@ from integrations.credentials import (
     encrypt_credentials,
     rotate_secrets,
 )
+from kassanet import truncate
 from locations.repository import LocationRepository, object_id
 from upvendo.mongo import get_db
 
 COLLECTION = "integrations"
 MAX_LOGS = 100
+MAX_MESSAGE_CHARS = 1000
+"""Every stored message (connection, sync status, log entry) is cut to this many characters:
+much of it quotes the register, whose words are not ours to bound."""
 CONNECTED = "connected"
 DISCONNECTED = "disconnected"
 SYNC_IN_PROGRESS = "in_progress"
@@ -53,6 +58,11 @@ DEFAULT_STALE_AFTER = timedelta(minutes=30)
 UPSERT_ATTEMPTS = 3
 
 logger = logging.getLogger(__name__)
+
+
+def bounded(message: str) -> str:
+    """`message` cut to MAX_MESSAGE_CHARS."""
+    return truncate(message, MAX_MESSAGE_CHARS)
 
 
 @dataclass(frozen=True)
@@ -232,24 +242,27 @@ class IntegrationRepository:
         """
         if status not in (CONNECTED, DISCONNECTED):
             raise ValueError(f"connection status must be connected or disconnected: {status!r}")
+        update: dict[str, Any] = {
+            "$set": {
+                "connection": {
+                    "status": status,
+                    "message": bounded(message),
+                    "updated_at": datetime.now(UTC),
+                }
+            }
+        }
+        if status == CONNECTED:
+            update["$unset"] = {"retest": ""}  # the next disconnection starts a fresh backoff
         before = self._collection.find_one_and_update(
             {"_id": object_id(integration_id)},
-            {
-                "$set": {
-                    "connection": {
-                        "status": status,
-                        "message": message,
-                        "updated_at": datetime.now(UTC),
-                    }
-                }
-            },
+            update,
             projection={"location_id": 1, "provider": 1, "connection": 1},
             return_document=ReturnDocument.BEFORE,
         )
         if before is None:
             return None
         self.locations.set_pos_connection(
-            before["location_id"], before["provider"], status, message
+            before["location_id"], before["provider"], status, bounded(message)
         )
         previous: str | None = before.get("connection", {}).get("status")
         signals.connection_changed.send_robust(
@@ -262,6 +275,40 @@ class IntegrationRepository:
             message=message,
         )
         return previous
+
+    # -- periodic re-test of disconnected registers (orders.services.claim_due_retests) -------
+
+    def due_retests(self, now: datetime, limit: int = 1000) -> list[tuple[str, int]]:
+        """Disconnected integrations whose re-test is due: (id, failed re-tests so far)."""
+        cursor = self._collection.find(
+            {
+                "connection.status": DISCONNECTED,
+                "$or": [{"retest.next_at": {"$lte": now}}, {"retest.next_at": None}],
+            },
+            {"retest": 1},
+        ).limit(limit)
+        return [
+            (str(doc["_id"]), int((doc.get("retest") or {}).get("failures", 0))) for doc in cursor
+        ]
+
+    def claim_retest(
+        self, integration_id: str, failures: int, now: datetime, next_at: datetime
+    ) -> bool:
+        """Take the due re-test and set the next one at `next_at`; False when another took it.
+
+        Conditional on the `failures` that was read, so of two beat ticks only one re-tests.
+        """
+        matched_failures: Any = failures if failures else {"$in": [0, None]}
+        result = self._collection.update_one(
+            {
+                "_id": object_id(integration_id),
+                "connection.status": DISCONNECTED,
+                "$or": [{"retest.next_at": {"$lte": now}}, {"retest.next_at": None}],
+                "retest.failures": matched_failures,
+            },
+            {"$set": {"retest": {"failures": failures + 1, "next_at": next_at}}},
+        )
+        return result.modified_count == 1
 
     def claim_sync(
         self, integration_id: str, run_id: str, stale_after: timedelta = DEFAULT_STALE_AFTER
@@ -297,6 +344,8 @@ class IntegrationRepository:
 
     def update_sync_status(self, integration_id: str, run_id: str, **fields: Any) -> bool:
         """`$set` of `sync_status.<field>`, only while `run_id` owns the sync status."""
+        if isinstance(fields.get("message"), str):
+            fields["message"] = bounded(fields["message"])
         result = self._collection.update_one(
             {"_id": object_id(integration_id), "sync_status.run_id": run_id},
             {
@@ -359,6 +408,7 @@ class IntegrationRepository:
         An entry equal to the newest one (same level, event and message) is not added again:
         the newest entry's `count` goes up and its `at` moves to now.
         """
+        message = bounded(message)
         now = datetime.now(UTC)
         oid = object_id(integration_id)
         repeated = self._collection.update_one(

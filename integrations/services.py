@@ -8,7 +8,7 @@ one method.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -20,6 +20,7 @@ import kassanet
 from integrations.credentials import Credentials
 from integrations.events import emit_reload_menu
 from integrations.imported_data import delete_imported
+from integrations.network import guarded_transport
 from integrations.providers import PROVIDERS
 from integrations.repository import (
     CONNECTED,
@@ -39,6 +40,27 @@ WEBSHOP_PAYMENT_TYPE = "webshop"
 TEST_FAILED = "Connection test failed"
 # The connection test answers an HTTP request: one quick retry at most, never the long budget.
 CONNECTION_TEST_RETRY = kassanet.RetryPolicy(max_attempts=2, initial_delay=0.5, total_budget=3.0)
+
+
+def register_limits() -> kassanet.Limits:
+    """What the client accepts from a register (POS_MAX_* settings)."""
+    return kassanet.Limits(
+        max_response_bytes=int(settings.POS_MAX_RESPONSE_BYTES),
+        max_products=int(settings.POS_MAX_PRODUCTS),
+        max_selections=int(settings.POS_MAX_SELECTIONS),
+        max_tables=int(settings.POS_MAX_TABLES),
+    )
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """A register-supplied name as shown in a message: bounded."""
+    return kassanet.truncate(text, limit)
+
+
+def _shown_names(names: Iterable[str], most: int = 20) -> str:
+    listed = sorted(_short(name, 40) for name in names)
+    shown = ", ".join(listed[:most]) or "none"
+    return shown + (f" and {len(listed) - most} more" if len(listed) > most else "")
 
 
 class UnknownProviderError(LookupError):
@@ -90,9 +112,19 @@ class AbstractKassanetService:
         return self._locations
 
     def client(
-        self, integration: Integration, *, retry: kassanet.RetryPolicy | None = None
+        self,
+        integration: Integration,
+        *,
+        retry: kassanet.RetryPolicy | None = None,
+        total_deadline: float | None = None,
     ) -> kassanet.KassanetClient:
-        """A client for the integration's register, with the configured timeout."""
+        """A client for the integration's register, with the configured timeout and limits.
+
+        Its connections go through `integrations.network.guarded_transport`: the register's
+        address is checked (POS_ALLOWED_NETWORKS) and pinned at every connection. Each call
+        ends within POS_CALL_DEADLINE_SECONDS; `total_deadline` (s) also ends every call that
+        long after the client was made.
+        """
         credentials = integration.credentials
         timeout = float(settings.POS_TIMEOUT_SECONDS)
         return kassanet.KassanetClient(
@@ -103,7 +135,10 @@ class AbstractKassanetService:
             timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
             retry=retry,
             allow_unsigned_responses=bool(integration.settings.get("allow_unsigned_responses")),
-            transport=register_transport(self.provider),
+            transport=register_transport(self.provider, guarded_transport()),
+            limits=register_limits(),
+            deadline=float(settings.POS_CALL_DEADLINE_SECONDS),
+            total_deadline=total_deadline,
         )
 
     # -- connect / disconnect -----------------------------------------------------------------
@@ -161,8 +196,11 @@ class AbstractKassanetService:
         on the integration, and sends `connection_restored` when a disconnected integration
         connects again. Register failures are an outcome, not an exception.
         """
+        deadline = float(settings.POS_CONNECTION_TEST_DEADLINE_SECONDS)
         try:
-            with self.client(integration, retry=CONNECTION_TEST_RETRY) as client:
+            with self.client(
+                integration, retry=CONNECTION_TEST_RETRY, total_deadline=deadline
+            ) as client:
                 system = client.test()
                 payment_types = client.get_payment_types()
         except kassanet.KassanetError as error:
@@ -173,7 +211,7 @@ class AbstractKassanetService:
             None,
         )
         if webshop is None:
-            names = ", ".join(sorted(pt.name for pt in payment_types)) or "none"
+            names = _shown_names(pt.name for pt in payment_types)
             return self._test_failed(
                 integration,
                 f"the register has no payment type named Webshop (it has: {names}); "
@@ -181,7 +219,10 @@ class AbstractKassanetService:
                 system,
             )
         self.integrations.update_settings(integration.id, payment_type_id=webshop.id)
-        message = f"Connected to {system.name} {system.version} (register {system.register})."
+        message = (
+            f"Connected to {_short(system.name)} {_short(system.version)} "
+            f"(register {_short(system.register)})."
+        )
         previous = self.integrations.set_connection(integration.id, CONNECTED, message)
         self.integrations.append_log(
             integration.id, "info", "connection_test", message, payment_type_id=webshop.id

@@ -1,12 +1,14 @@
 """Rules for what a user may enter as POS credentials.
 
-The Connection URL is fetched by the server, so it must not point at the cloud metadata
-service or other link-local addresses (SSRF). Literal addresses are checked as written
+The Connection URL is fetched by the server, so it must not point at the server's own
+networks (SSRF): the address rules are `integrations.network.AddressPolicy` (globally
+routable addresses, plus `POS_ALLOWED_NETWORKS`). Literal addresses are checked as written
 (including legacy forms such as `2852039166` that the resolver would accept); hostnames are
-resolved with a short timeout and refused when any address is forbidden. A hostname that
-cannot be resolved right now is accepted: DNS being down must not block saving credentials.
-This check runs when the URL is saved; it does not guard against a name that is later
-re-pointed (DNS rebinding).
+resolved with a short timeout and refused when any address is refused. A hostname that
+cannot be resolved right now is accepted here: DNS being down must not block saving
+credentials. This check only tells the user early; the rule is enforced where the
+connection is made (`integrations.network.GuardedBackend`), which also defeats a name that
+is re-pointed after it was saved (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from integrations.network import AddressPolicy, is_metadata, policy_from_settings
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_URL_LENGTH = 2048
@@ -28,9 +32,6 @@ MAX_SECRET_LENGTH = 256
 MAX_ENCRYPTION_TOKEN_BYTES = 72
 DNS_TIMEOUT_SECONDS = 1.0
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog"})
-METADATA_ADDRESSES = frozenset(
-    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
-)
 
 _resolver_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pos-url-dns")
 
@@ -62,24 +63,24 @@ def _literal_address(host: str) -> IPAddress | None:
     return None
 
 
-def forbidden_reason(address: IPAddress) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address in METADATA_ADDRESSES:
-        return "is a cloud metadata address"
-    if address.is_link_local:
-        return "is a link-local address"
-    if address.is_unspecified:
-        return "is an unspecified address"
-    return None
+def forbidden_reason(address: IPAddress, policy: AddressPolicy | None = None) -> str | None:
+    return (policy or policy_from_settings()).refusal(address)
 
 
-def check_addresses(host: str, addresses: Iterable[str]) -> None:
+def check_addresses(
+    host: str, addresses: Iterable[str], policy: AddressPolicy | None = None
+) -> None:
+    policy = policy or policy_from_settings()
+    refused = []
     for text in addresses:
         address = _literal_address(text)
-        reason = address and forbidden_reason(address)
+        reason = "is not an IP address" if address is None else policy.refusal(address)
         if reason:
-            raise ValueError(f"{host} resolves to {text}, which {reason}; it cannot be a POS.")
+            refused.append((address is not None and is_metadata(address), text, reason))
+    if refused:
+        # The most telling reason first: a metadata address is the classic SSRF target.
+        _, text, reason = max(refused, key=lambda entry: entry[0])
+        raise ValueError(f"{host} resolves to {text}, which {reason}; it cannot be a POS.")
 
 
 def validate_pos_url(url: str, resolve: Callable[[str], list[str] | None] | None = None) -> str:
@@ -104,15 +105,16 @@ def validate_pos_url(url: str, resolve: Callable[[str], list[str] | None] | None
         raise ValueError("Use https: plain http is only allowed for local development hosts.")
     if host in METADATA_HOSTS:
         raise ValueError(f"{host} is a cloud metadata service; it cannot be a POS.")
+    policy = policy_from_settings()
     address = _literal_address(host)
     if address is not None:
-        reason = forbidden_reason(address)
+        reason = policy.refusal(address)
         if reason:
             raise ValueError(f"{host} {reason}; it cannot be a POS.")
         return url
     resolved = resolve(host)
     if resolved:
-        check_addresses(host, resolved)
+        check_addresses(host, resolved, policy)
     return url
 
 

@@ -8,7 +8,7 @@ that certifies a real register (:mod:`kassanet.conformance`).
 """
 
 from kassanet._auth import KassanetAuth, format_date, sign, signature_matches
-from kassanet._client import DEFAULT_TIMEOUT, KassanetClient
+from kassanet._client import DEFAULT_TIMEOUT, UNREACHABLE, KassanetClient
 from kassanet._crypto import decrypt, effective_key, encrypt
 from kassanet._exceptions import (
     APIError,
@@ -17,19 +17,24 @@ from kassanet._exceptions import (
     ConflictError,
     ConnectError,
     CryptoError,
+    DeadlineExceededError,
     InvalidBase64Error,
     KassanetError,
+    LimitError,
     NotFoundError,
     PayloadError,
     RateLimitError,
     RequestError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     ServerError,
     SignatureError,
     StaleResponseError,
     TimeoutError,
+    TooManyItemsError,
     TransportError,
 )
+from kassanet._limits import DEFAULT_DEADLINE, Limits, truncate
 from kassanet._models import (
     SERVICE_TYPES,
     Bill,
@@ -50,11 +55,14 @@ from kassanet._models import (
     parse_money,
     parse_product,
 )
+from kassanet._network import DeadlineBackend, http_transport
 from kassanet._retry import RetryPolicy, default_jitter, no_jitter
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "DEFAULT_TIMEOUT",
     "SERVICE_TYPES",
+    "UNREACHABLE",
     "APIError",
     "AuthenticationError",
     "Bill",
@@ -63,10 +71,14 @@ __all__ = [
     "ConflictError",
     "ConnectError",
     "CryptoError",
+    "DeadlineBackend",
+    "DeadlineExceededError",
     "InvalidBase64Error",
     "KassanetAuth",
     "KassanetClient",
     "KassanetError",
+    "LimitError",
+    "Limits",
     "Modifier",
     "ModifierGroup",
     "NotFoundError",
@@ -79,6 +91,7 @@ __all__ = [
     "RateLimitError",
     "RequestError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Selection",
     "SendOrderResult",
@@ -88,6 +101,7 @@ __all__ = [
     "SystemInfo",
     "Table",
     "TimeoutError",
+    "TooManyItemsError",
     "TransportError",
     "decrypt",
     "default_jitter",
@@ -95,10 +109,12 @@ __all__ = [
     "encrypt",
     "format_date",
     "format_money",
+    "http_transport",
     "line_total",
     "no_jitter",
     "parse_money",
     "parse_product",
     "sign",
     "signature_matches",
+    "truncate",
 ]

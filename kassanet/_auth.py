@@ -76,6 +76,7 @@ def verify_response_signature(
     response: httpx.Response,
     signature_key: str | bytes,
     *,
+    body: bytes | None = None,
     request_id: str | None = None,
     now: datetime | None = None,
     allow_unsigned: bool = False,
@@ -89,6 +90,9 @@ def verify_response_signature(
     the headers, but still checks one that has them. An error answer is checked only when it
     is signed, and only its signature (a stale error answer changes nothing). Raises
     :class:`SignatureError` (:class:`StaleResponseError` for a stale ``Date``).
+
+    ``body`` is the answer's body as received (after content decoding) when the caller
+    streamed it; else ``response.content``.
     """
     date = response.headers.get("Date")
     signature = response.headers.get("Signature")
@@ -103,7 +107,8 @@ def verify_response_signature(
                 request_id=request_id,
             )
         return
-    if not signature_matches(signature_key, date, response.content, signature):
+    content = response.content if body is None else body
+    if not signature_matches(signature_key, date, content, signature):
         raise SignatureError(
             "The register's response signature does not verify: check that the signature key "
             "matches the register's, and that nothing between us rewrites responses",

@@ -6,6 +6,7 @@ Every error raised by :mod:`kassanet` derives from :class:`KassanetError`::
     ├── TransportError                 no usable HTTP answer (retryable)
     │   ├── ConnectError               could not connect, or the connection dropped
     │   └── TimeoutError               the register did not answer in time
+    │       └── DeadlineExceededError      the call's wall-clock deadline passed (trickling)
     ├── APIError                       the register answered with a non-2xx status
     │   ├── RequestError               400 / 422 (e.g. code AMOUNT_MISMATCH); permanent
     │   ├── AuthenticationError        401: signature key or clock; permanent
@@ -20,6 +21,9 @@ Every error raised by :mod:`kassanet` derives from :class:`KassanetError`::
     ├── SignatureError                 an answer is unsigned, or its signature does not verify
     │   └── StaleResponseError         an answer's Date is more than 300 s from our clock
     └── PayloadError                   a decoded body does not have the documented shape
+        └── LimitError                 an answer exceeds one of the client's limits; permanent
+            ├── ResponseTooLargeError  the body is larger than max_response_bytes
+            └── TooManyItemsError      more products, selections or tables than allowed
 
 Each instance carries ``status_code`` (HTTP status or ``None``), ``code`` (the register's
 ``UPPER_SNAKE`` error code or ``None``), ``request_id`` (the ``request-id`` header sent) and
@@ -37,17 +41,21 @@ __all__ = [
     "ConflictError",
     "ConnectError",
     "CryptoError",
+    "DeadlineExceededError",
     "InvalidBase64Error",
     "KassanetError",
+    "LimitError",
     "NotFoundError",
     "PayloadError",
     "RateLimitError",
     "RequestError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ServerError",
     "SignatureError",
     "StaleResponseError",
     "TimeoutError",
+    "TooManyItemsError",
     "TransportError",
     "error_for_status",
 ]
@@ -98,6 +106,10 @@ class ConnectError(TransportError):
 
 class TimeoutError(TransportError):
     """The register did not answer within the client's timeout."""
+
+
+class DeadlineExceededError(TimeoutError):
+    """The call did not end within its wall-clock deadline (a slow or trickling register)."""
 
 
 class APIError(KassanetError):
@@ -158,6 +170,18 @@ class StaleResponseError(SignatureError):
 
 class PayloadError(KassanetError):
     """A decoded body (or one item of it) does not have the documented shape."""
+
+
+class LimitError(PayloadError):
+    """The answer is bigger than the client accepts; retrying gives the same answer."""
+
+
+class ResponseTooLargeError(LimitError):
+    """The body, counted after decompression, is larger than ``max_response_bytes``."""
+
+
+class TooManyItemsError(LimitError):
+    """An answer lists more products, selections or tables than the client's limit."""
 
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {

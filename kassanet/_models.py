@@ -7,6 +7,7 @@ Every ``parse_*`` function raises :class:`~kassanet.PayloadError` naming the bad
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -45,18 +46,26 @@ SERVICE_TYPES = ("eat_in", "takeaway", "delivery")
 the VAT rate of each line on its fiscal receipt; it never changes a total."""
 _MISSING: Any = object()
 _CENT = Decimal("0.01")
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlist = _REPR.maxdict = 4
+
+
+def _shown(value: Any) -> str:
+    """A short repr of a value from the register, for an error message (it may be huge)."""
+    return _REPR.repr(value)
 
 
 def parse_money(value: Any, where: str = "amount") -> Decimal:
     """Parse a wire amount (``"12.50"``; an int is tolerated); floats are refused."""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise PayloadError(f"{where}: expected a money string like '12.50', got {value!r}")
+        raise PayloadError(f"{where}: expected a money string like '12.50', got {_shown(value)}")
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise PayloadError(f"{where}: {value!r} is not a decimal amount") from None
+        raise PayloadError(f"{where}: {_shown(value)} is not a decimal amount") from None
     if not amount.is_finite():
-        raise PayloadError(f"{where}: {value!r} is not a finite amount")
+        raise PayloadError(f"{where}: {_shown(value)} is not a finite amount")
     return amount
 
 
@@ -72,7 +81,7 @@ def _field(data: Mapping[str, Any], key: str, kind: type[T], where: str, default
             raise PayloadError(f"{where}.{key}: missing")
         return default
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise PayloadError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
+        raise PayloadError(f"{where}.{key}: expected {kind.__name__}, got {_shown(value)}")
     return value
 
 

@@ -26,7 +26,12 @@ from typing import Any
 from django.conf import settings
 
 import kassanet
-from integrations.repository import DISCONNECTED, Integration, IntegrationRepository
+from integrations.repository import (
+    DISCONNECTED,
+    MAX_MESSAGE_CHARS,
+    Integration,
+    IntegrationRepository,
+)
 from integrations.services import get_service
 from integrations.signals import register_error
 from orders import signals
@@ -123,7 +128,9 @@ def _service_client(
 
 
 def _error_text(error: kassanet.KassanetError) -> str:
-    return error.message
+    """What is stored as errMessage and logged: the error's message, bounded (it may quote
+    the register)."""
+    return kassanet.truncate(error.message, MAX_MESSAGE_CHARS)
 
 
 def keeps_table(push: PushState | None, table: int) -> bool:

@@ -3,6 +3,7 @@
 
 from django.conf import settings
 
+from upvendo.celery import QUEUE_CONNECTION_TESTS
 from upvendo.schedules import register_schedule
 
 register_schedule(
@@ -14,4 +15,5 @@ register_schedule(
     "orders: re-test disconnected integrations",
     "CheckDisconnectedIntegrationsJob",
     settings.ORDER_PUSH_BEAT_SECONDS,
+    queue=QUEUE_CONNECTION_TESTS,  # re-tests never wait for, nor delay, order pushes
 )

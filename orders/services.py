@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 
 import kassanet
-from integrations.repository import DISCONNECTED, Integration, IntegrationRepository
+from integrations.repository import Integration, IntegrationRepository
 from integrations.services import get_service
 from locations.repository import Location
 from orders.pricing import PRICING_RULE, LineRequest, MenuPricer
@@ -294,9 +294,30 @@ def release_ended_orders_locks(pusher: OrderPusher | None = None) -> int:
     return released
 
 
-def disconnected_integration_ids(integrations: IntegrationRepository | None = None) -> list[str]:
+def retest_interval(failures: int) -> float:
+    """Seconds until the next re-test after `failures` failed ones: ORDER_PUSH_BEAT_SECONDS,
+    doubling, at most POS_RETEST_MAX_INTERVAL_SECONDS."""
+    base = float(settings.ORDER_PUSH_BEAT_SECONDS)
+    cap = float(settings.POS_RETEST_MAX_INTERVAL_SECONDS)
+    return min(cap, base * 2 ** min(failures, 32))
+
+
+def claim_due_retests(
+    now: datetime | None = None, integrations: IntegrationRepository | None = None
+) -> list[str]:
+    """The disconnected integrations to re-test now, each with its next re-test scheduled.
+
+    Each integration backs off on its own (`retest_interval`), so a register that stays down
+    costs fewer and fewer calls; a successful test (periodic or from the API) resets it.
+    """
     repository = integrations or IntegrationRepository()
-    return [i.id for i in repository.list_by_connection_status(DISCONNECTED)]
+    now = now or now_utc()
+    claimed = []
+    for integration_id, failures in repository.due_retests(now):
+        next_at = now + timedelta(seconds=retest_interval(failures))
+        if repository.claim_retest(integration_id, failures, now, next_at):
+            claimed.append(integration_id)
+    return claimed
 
 
 def test_integration_connection(integration_id: str) -> bool | None:

@@ -4,8 +4,10 @@ it performs the step the stored push state asks for (orders.push), or nothing.
 - `PushKassanetOrderJob` (default): table assignment and SendOrder;
 - `GetKassanetBillJob` (default): GetBill and the total check;
 - `PayKassanetBillJob` (payments-medium): PayBill;
-- beat, every ORDER_PUSH_BEAT_SECONDS: `ResumeStalledOrderPushesJob` and
-  `CheckDisconnectedIntegrationsJob` (which fans out `TestKassanetConnectionJob`).
+- beat, every ORDER_PUSH_BEAT_SECONDS: `ResumeStalledOrderPushesJob` (default) and
+  `CheckDisconnectedIntegrationsJob` (connection-tests), which fans out
+  `TestKassanetConnectionJob` on the `connection-tests` queue, off the queues that carry
+  order pushes, for each disconnected integration whose backoff is over.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from orders import services
 from orders.push import OrderPusher, utcnow
 from orders.repository import TransactionRepository
 from orders.states import ENDED, IN_FLIGHT, PushStatus
-from upvendo.celery import QUEUE_DEFAULT, QUEUE_PAYMENTS
+from upvendo.celery import QUEUE_CONNECTION_TESTS, QUEUE_DEFAULT, QUEUE_PAYMENTS
 
 S = PushStatus
 PUSH_STAGES = frozenset({S.QUEUED, S.TABLE_ASSIGNED, S.SENDING})
@@ -95,10 +97,12 @@ def resume_stalled_order_pushes_job() -> int:
 
 @shared_task(name="CheckDisconnectedIntegrationsJob")
 def check_disconnected_integrations_job() -> int:
-    ids = services.disconnected_integration_ids()
+    ids = services.claim_due_retests()
     for integration_id in ids:
         test_kassanet_connection_job.apply_async(
-            (integration_id,), queue=QUEUE_DEFAULT, expires=settings.ORDER_PUSH_BEAT_SECONDS
+            (integration_id,),
+            queue=QUEUE_CONNECTION_TESTS,
+            expires=settings.ORDER_PUSH_BEAT_SECONDS,
         )
     return len(ids)
 

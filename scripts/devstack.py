@@ -140,7 +140,7 @@ class Stack:
             "--pos-encryption-token", SIMULATOR_ENCRYPTION_TOKEN,
         )  # fmt: skip
         celery = [PYTHON, "-m", "celery", "-A", "upvendo"]
-        for queue in ("default", "menu-import", "payments-medium"):
+        for queue in ("default", "menu-import", "payments-medium", "connection-tests"):
             self.spawn(
                 f"worker-{queue}",
                 *celery, "worker", "-Q", queue, "-n", f"{queue}@%h",

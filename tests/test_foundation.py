@@ -82,7 +82,7 @@ def test_production_refuses_to_start_without_secrets() -> None:
     assert "DJANGO_SECRET_KEY must be set when DJANGO_ENV=production" in result.stderr
 
 
-def test_celery_uses_json_late_acks_limits_and_three_queues() -> None:
+def test_celery_uses_json_late_acks_limits_and_four_queues() -> None:
     conf = celery_app.conf
     assert conf.task_serializer == "json"
     assert conf.accept_content == ["json"]
@@ -94,6 +94,7 @@ def test_celery_uses_json_late_acks_limits_and_three_queues() -> None:
         "default",
         "menu-import",
         "payments-medium",
+        "connection-tests",
     ]
 
 

@@ -1,5 +1,6 @@
-"""The Celery app. Queues: `default`, `menu-import` and `payments-medium`; a worker serves one
-queue each, so payments never wait behind a menu import."""
+"""The Celery app. Queues: `default`, `menu-import`, `payments-medium` and `connection-tests`
+(the periodic re-test of disconnected registers); a worker serves one queue each, so payments
+never wait behind a menu import, and a slow register's re-test never delays order pushes."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "upvendo.settings")
 QUEUE_DEFAULT = "default"
 QUEUE_MENU_IMPORT = "menu-import"
 QUEUE_PAYMENTS = "payments-medium"
-QUEUES = (QUEUE_DEFAULT, QUEUE_MENU_IMPORT, QUEUE_PAYMENTS)
+QUEUE_CONNECTION_TESTS = "connection-tests"
+QUEUES = (QUEUE_DEFAULT, QUEUE_MENU_IMPORT, QUEUE_PAYMENTS, QUEUE_CONNECTION_TESTS)
 
 app = Celery("upvendo")
 app.config_from_object("django.conf:settings", namespace="CELERY")

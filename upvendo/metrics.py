@@ -144,8 +144,11 @@ class InstrumentedTransport(httpx.BaseTransport):
         self.inner.close()
 
 
-def register_transport(provider: str) -> httpx.BaseTransport:
-    return InstrumentedTransport(provider)
+def register_transport(
+    provider: str, inner: httpx.BaseTransport | None = None
+) -> httpx.BaseTransport:
+    """Time every register request of `provider`, through `inner` (the guarded transport)."""
+    return InstrumentedTransport(provider, inner)
 
 
 # -- read at scrape time --------------------------------------------------------------------

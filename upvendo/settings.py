@@ -11,6 +11,7 @@ variables always win over that file and over `.env`.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -225,6 +226,37 @@ POS_INSECURE_HOSTS = env.list(
     "POS_INSECURE_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "::1"]
 )
 POS_TIMEOUT_SECONDS = env.float("POS_TIMEOUT_SECONDS", default=15.0)
+# Register connections (docs/security.md, "Register connections"):
+# Networks (CIDRs) a register may be in besides globally routable addresses: on-premises
+# deployments name theirs; development and test allow loopback (the simulator).
+POS_ALLOWED_NETWORKS = [
+    cidr.strip()
+    for cidr in env.list(
+        "POS_ALLOWED_NETWORKS", default=[] if PRODUCTION else ["127.0.0.0/8", "::1/128"]
+    )
+    if cidr.strip()
+]
+for _cidr in POS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"POS_ALLOWED_NETWORKS: {_cidr!r} is not a network in CIDR form (10.20.0.0/16)."
+        ) from None
+# What one register answer may hold: bytes after decompression, and list lengths.
+POS_MAX_RESPONSE_BYTES = env.int("POS_MAX_RESPONSE_BYTES", default=64 * 1024 * 1024)
+POS_MAX_PRODUCTS = env.int("POS_MAX_PRODUCTS", default=50_000)
+POS_MAX_SELECTIONS = env.int("POS_MAX_SELECTIONS", default=5_000)
+POS_MAX_TABLES = env.int("POS_MAX_TABLES", default=5_000)
+# One wall-clock deadline per register call (every attempt, pause and byte; keep it below
+# ORDER_PUSH_LEASE_SECONDS), and for the whole connection test that a web request waits for.
+POS_CALL_DEADLINE_SECONDS = env.float("POS_CALL_DEADLINE_SECONDS", default=60.0)
+POS_CONNECTION_TEST_DEADLINE_SECONDS = env.float(
+    "POS_CONNECTION_TEST_DEADLINE_SECONDS", default=10.0
+)
+# The periodic re-test of a disconnected register backs off per integration, doubling from
+# ORDER_PUSH_BEAT_SECONDS up to this.
+POS_RETEST_MAX_INTERVAL_SECONDS = env.int("POS_RETEST_MAX_INTERVAL_SECONDS", default=1800)
 # Item names removed after an import as pager/buzzer placeholders (regular expressions).
 PAGER_NAME_PATTERNS = env.list(
     "PAGER_NAME_PATTERNS",

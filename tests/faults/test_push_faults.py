@@ -57,6 +57,7 @@ WORKER_SETTINGS = {
     "ORDER_PUSH_LEASE_SECONDS": "3",
     "ORDER_PUSH_STALL_SECONDS": "2",
     "ORDER_PUSH_BEAT_SECONDS": "1",
+    "POS_RETEST_MAX_INTERVAL_SECONDS": "2",  # the re-test backoff, short here
     "ORDER_TABLE_LOCK_SECONDS": str(int(LOCK_TTL.total_seconds())),
 }
 

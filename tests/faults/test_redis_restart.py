@@ -57,6 +57,7 @@ def test_redis_restarted_during_pushes_loses_no_order_and_pays_each_once(
         "ORDER_PUSH_LEASE_SECONDS": "3",
         "ORDER_PUSH_STALL_SECONDS": "2",
         "ORDER_PUSH_BEAT_SECONDS": "1",
+        "POS_RETEST_MAX_INTERVAL_SECONDS": "2",  # the re-test backoff, short here
     }
     with (
         producer_broker(redis_server.url),

@@ -96,7 +96,7 @@ def test_offline_register_answers_200_disconnected_with_the_reason(
     assert body["connected"] is False
     assert body["system"] is None
     assert body["message"].startswith(FAILED)
-    assert "could not talk to the register" in body["message"]
+    assert "The register could not be reached at that address" in body["message"]
     integration = repo.get_by_id(integration_id)
     assert integration is not None
     assert integration.connection == integration.connection | {

@@ -20,7 +20,11 @@ from pathlib import Path
 
 from tests.e2e_support import ROOT, _producer_prefix, wait_for
 
-QUEUES: tuple[tuple[str, int], ...] = (("default", 3), ("payments-medium", 2))
+QUEUES: tuple[tuple[str, int], ...] = (
+    ("default", 3),
+    ("payments-medium", 2),
+    ("connection-tests", 1),  # beat's re-tests of disconnected registers
+)
 
 
 class Process:
@@ -71,7 +75,8 @@ class Process:
 
 
 class CeleryStack:
-    """Workers for `default` and `payments-medium`, and beat, on one broker prefix."""
+    """Workers for `default`, `payments-medium` and `connection-tests`, and beat, on one
+    broker prefix."""
 
     def __init__(self, env: dict[str, str], *, beat_db: Path) -> None:
         self.broker_prefix = f"test-orders-{uuid.uuid4().hex[:10]}:"

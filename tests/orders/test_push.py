@@ -280,7 +280,7 @@ def test_an_unreachable_register_keeps_the_order_and_disconnects_the_location(
     stored = TransactionRepository().get(txn.id)
     assert stored is not None and stored.need_requeue is True
     assert stored.push is not None and stored.push.resume_status == S.QUEUED
-    assert "could not talk to the register" in (stored.push.err_message or "")
+    assert "The register could not be reached at that address" in (stored.push.err_message or "")
     found = IntegrationRepository().get_by_id(integration.id)
     assert found is not None and found.connection["status"] == "disconnected"
     loc = LocationRepository().get(location.id)
