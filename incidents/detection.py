@@ -249,7 +249,7 @@ def _heartbeat(now: datetime) -> int:
     if minutes <= 0:
         return 0
     from incidents.tasks import heartbeat_connection_job
-    from upvendo.celery import QUEUE_DEFAULT
+    from upvendo.celery import QUEUE_CONNECTION_TESTS
 
     stale = now - timedelta(minutes=minutes)
     count = 0
@@ -258,7 +258,9 @@ def _heartbeat(now: datetime) -> int:
         if updated is None or updated <= stale:
             try:
                 heartbeat_connection_job.apply_async(
-                    (integration.id,), queue=QUEUE_DEFAULT, expires=max(30, minutes * 60)
+                    (integration.id,),
+                    queue=QUEUE_CONNECTION_TESTS,  # never on the queues that carry order pushes
+                    expires=max(30, minutes * 60),
                 )
             except Exception:
                 logger.warning("Heartbeat of integration %s not enqueued", integration.id)

@@ -50,7 +50,7 @@ def stack(smtp: tuple[MailBox, int]) -> Iterator[CeleryStack]:
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp[1]),
     }
-    with celery_stack(settings, queues=(("default", 2),)) as running:
+    with celery_stack(settings, queues=(("default", 2), ("connection-tests", 1))) as running:
         yield running
     get_client().drop_database(DB_NAME)
 
