@@ -14,9 +14,10 @@ from accounts.api import (
     AUTH_ERRORS,
     NOT_FOUND,
     VALIDATION_ERROR,
-    VendorPermission,
+    allow,
     vendor_location_or_404,
 )
+from accounts.roles import ADMIN, CHANNEL, SUPPORT
 from integrations.providers import PROVIDERS
 from integrations.repository import Integration
 from integrations.serializers import (
@@ -35,9 +36,13 @@ TAGS = ["kassanet"]
 
 
 class KassanetView(APIView):
-    """Resolves `provider` and `location_id` for the caller, or answers 404."""
+    """Resolves `provider` and `location_id` for the caller, or answers 404.
 
-    permission_classes = [VendorPermission]
+    Reading an integration (masked credentials, connection and sync status: whether the
+    register is ready for orders) is for admin, channel and support; changing it for admin.
+    """
+
+    permission_classes = [allow(ADMIN, CHANNEL, SUPPORT, post=(ADMIN,), delete=(ADMIN,))]
 
     def service_and_location(
         self, request: Request, provider: str, location_id: str
@@ -116,6 +121,8 @@ class IntegrationView(KassanetView):
 
 
 class ConnectionTestView(KassanetView):
+    permission_classes = [allow(ADMIN, SUPPORT)]
+
     @extend_schema(
         operation_id="kassanet_test_connection",
         summary="Test the connection to the register (200 with the outcome, also when it fails)",

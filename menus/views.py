@@ -29,8 +29,10 @@ from accounts.api import (
     VALIDATION_ERROR,
     ApiErrorSerializer,
     VendorPermission,
+    allow,
     vendor_location_or_404,
 )
+from accounts.roles import ADMIN, CHANNEL, SUPPORT
 from integrations.views import PATH_PARAMETERS, KassanetView
 from menus.importer import ImportInProgressError, ImportNotStartedError
 from menus.repository import (
@@ -66,6 +68,8 @@ class ImportNotStarted(APIException):
 
 
 class SyncMenuView(KassanetView):
+    permission_classes = [VendorPermission]  # admin: a vendor's staff
+
     @extend_schema(
         operation_id="kassanet_sync_menu",
         summary="Start a full menu import in the background",
@@ -99,7 +103,7 @@ class SyncMenuView(KassanetView):
 class LocationRecordsView(APIView):
     """A paginated list of one kind of a location's menu records."""
 
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, CHANNEL, SUPPORT)]
     repository: ClassVar[type[ImportedRecordRepository]]
     serializer: ClassVar[type[serializers.Serializer[Any]]]
 

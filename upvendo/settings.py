@@ -11,6 +11,7 @@ variables always win over that file and over `.env`.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -84,7 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "django_celery_beat",
     "upvendo",
@@ -250,11 +251,11 @@ ORDER_PUSH_BEAT_SECONDS = env.int("ORDER_PUSH_BEAT_SECONDS", default=60)
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "upvendo.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + ([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
 }
@@ -266,6 +267,25 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- API tokens and payment webhooks (docs/security.md) -------------------------------------
+# Hashed, expiring django-rest-knox tokens with a role each (accounts.models.ApiToken).
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+REST_KNOX = {"TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS), "AUTH_HEADER_PREFIX": "Token"}
+# Stripe: the endpoint's signing secret (whsec_...) and how old a signed event may be.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Viva Wallet: the webhook verification key is read with the merchant id and API key; each
+# event's transaction is read back with the OAuth2 client credentials before it is trusted.
+VIVA_MERCHANT_ID = env.str("VIVA_MERCHANT_ID", default="")
+VIVA_API_KEY = env.str("VIVA_API_KEY", default="")
+VIVA_CLIENT_ID = env.str("VIVA_CLIENT_ID", default="")
+VIVA_CLIENT_SECRET = env.str("VIVA_CLIENT_SECRET", default="")
+VIVA_BASE_URL = env.str("VIVA_BASE_URL", default="https://www.vivapayments.com")
+VIVA_ACCOUNTS_URL = env.str("VIVA_ACCOUNTS_URL", default="https://accounts.vivapayments.com")
+VIVA_API_URL = env.str("VIVA_API_URL", default="https://api.vivapayments.com")
+VIVA_TIMEOUT_SECONDS = env.float("VIVA_TIMEOUT_SECONDS", default=10.0)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

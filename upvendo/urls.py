@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/backoffice/", include("integrations.urls")),
     path("api/backoffice/", include("menus.urls")),
     path("api/backoffice/", include("orders.urls")),
+    path("api/webhooks/", include("orders.webhook_urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("backoffice.urls")),
 ]

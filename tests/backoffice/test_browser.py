@@ -31,7 +31,8 @@ from playwright.sync_api import (
 )
 from pymongo.database import Database
 
-from accounts.services import VendorUser, ensure_vendor_user
+from accounts.roles import PAYMENTS
+from accounts.services import VendorUser, create_service_token, ensure_vendor_user
 from kassanet.testing import SimulatorHandle, start_simulator
 from locations.repository import Location
 from tests.backoffice.conftest import make_location
@@ -155,10 +156,13 @@ def create_paid_order(api: httpx.Client, location: Location, item: dict[str, Any
     )
     assert response.status_code == 201, response.text
     order = response.json()
+    payments = create_service_token(PAYMENTS).token  # only the payments service may confirm
     confirmed = api.post(
         f"/api/backoffice/transactions/{order['id']}/payment-confirmed",
+        headers={"Authorization": f"Token {payments}"},
         json={
             "amount": order["total"],
+            "currency": order["currency"],
             "payment_provider": "stripe",
             "payment_reference": f"pi_{order['id']}",
         },

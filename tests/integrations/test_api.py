@@ -8,7 +8,8 @@ import pytest
 from bson import ObjectId
 from pymongo.database import Database
 
-from accounts.services import ensure_vendor_user
+from accounts.roles import ADMIN
+from accounts.services import ensure_vendor_user, issue_token
 from integrations import validation
 from integrations.events import reload_menu_channel
 from integrations.imported_data import IMPORTED_COLLECTIONS
@@ -356,11 +357,9 @@ def test_session_authentication_is_accepted(location: Location, alice: Any) -> N
 
 
 def test_a_user_without_a_vendor_is_forbidden(location: Location, django_user_model: Any) -> None:
-    from rest_framework.authtoken.models import Token
-
     user = django_user_model.objects.create(username="stray")
     client = RecordingClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user, ADMIN)[1]}")
 
     response = client.get(url(location.id, suffix="/"))
 
