@@ -182,7 +182,8 @@ def run(
             txn,
             amount=txn.total,
             currency=txn.currency,
-            payment_provider="bench", payment_reference=f"pi_{txn.id}"
+            payment_provider="bench",
+            payment_reference=f"pi_{txn.id}",
         )
 
     t0 = time.monotonic()

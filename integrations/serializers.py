@@ -99,7 +99,9 @@ class ConnectSerializer(StrictSerializer):
             # Stored secrets never follow a new address: signed traffic can't be redirected.
             absent = [name for name in SECRET_FIELDS if name not in attrs]
             if absent:
-                raise serializers.ValidationError({name: [NEW_URL_NEEDS_SECRETS] for name in absent})
+                raise serializers.ValidationError(
+                    {name: [NEW_URL_NEEDS_SECRETS] for name in absent}
+                )
         for name in missing:
             attrs[name] = getattr(stored, name)
         return attrs

@@ -44,6 +44,7 @@ NUMERIC_CURRENCIES = {
     "352": "ISK",
     "840": "USD",
 }
+CENT = Decimal("0.01")
 SUCCESSFUL = "F"  # statusId: the transaction has been completed successfully
 
 
@@ -66,6 +67,8 @@ class VivaTransaction:
             amount = Decimal(str(data["amount"]))
         except (KeyError, InvalidOperation) as error:
             raise VivaError("Viva's transaction has no valid amount.") from error
+        if amount.is_finite() and amount == amount.quantize(CENT):
+            amount = amount.quantize(CENT)  # 0.4 is 0.40; 0.401 stays (and matches no order)
         return cls(
             transaction_id=transaction_id,
             status_id=str(data.get("statusId") or ""),
@@ -137,7 +140,9 @@ class VivaClient:
         )
         key = _json(response).get("Key") if response.status_code == 200 else None
         if not isinstance(key, str) or not key:
-            logger.warning("Viva Wallet answered %s to the webhook key request", response.status_code)
+            logger.warning(
+                "Viva Wallet answered %s to the webhook key request", response.status_code
+            )
             raise VivaError("Viva Wallet did not give a webhook key.")
         return key
 

@@ -85,10 +85,14 @@ def confirm(
             payment_reference=reference,
         )
     except services.PaymentMismatchError as error:
-        logger.error("A %s payment %s does not match order %s: %s", provider, reference, txn.id, error)
+        logger.error(
+            "A %s payment %s does not match order %s: %s", provider, reference, txn.id, error
+        )
         return _answer(str(error), status.HTTP_400_BAD_REQUEST)
     except services.PaymentConflictError as error:
-        logger.error("A %s payment %s conflicts with order %s: %s", provider, reference, txn.id, error)
+        logger.error(
+            "A %s payment %s conflicts with order %s: %s", provider, reference, txn.id, error
+        )
         return _answer(str(error), status.HTTP_409_CONFLICT)
     done = "paid" if confirmation.first else "already paid with this payment"
     return _answer(f"Order {txn.id} {done}.")
@@ -113,9 +117,11 @@ class StripeWebhookView(APIView):
     def post(self, request: Request) -> Response:
         secret = settings.STRIPE_WEBHOOK_SECRET
         if not secret:
-            return _answer("Stripe webhooks are not configured.", status.HTTP_503_SERVICE_UNAVAILABLE)
+            return _answer(
+                "Stripe webhooks are not configured.", status.HTTP_503_SERVICE_UNAVAILABLE
+            )
         try:
-            event = stripe.Webhook.construct_event(
+            verified = stripe.Webhook.construct_event(
                 request.body,
                 request.META.get("HTTP_STRIPE_SIGNATURE", ""),
                 secret,
@@ -130,9 +136,10 @@ class StripeWebhookView(APIView):
             )
         except ValueError:
             return _answer("The body is not a Stripe event.", status.HTTP_400_BAD_REQUEST)
-        if event["type"] != "payment_intent.succeeded":
-            return _answer(f"Ignored: {event['type']} is not handled.")
-        intent = event["data"]["object"]
+        event: dict[str, Any] = verified.to_dict()
+        if event.get("type") != "payment_intent.succeeded":
+            return _answer(f"Ignored: {event.get('type')} is not handled.")
+        intent = event.get("data", {}).get("object") or {}
         metadata = intent.get("metadata") or {}
         transaction_id = metadata.get(STRIPE_METADATA_KEY)
         if not transaction_id:
@@ -143,7 +150,11 @@ class StripeWebhookView(APIView):
                 "The PaymentIntent has no amount_received or currency.", status.HTTP_400_BAD_REQUEST
             )
         return confirm(
-            STRIPE, str(intent["id"]), str(transaction_id), stripe_amount(amount, currency), currency
+            STRIPE,
+            str(intent["id"]),
+            str(transaction_id),
+            stripe_amount(amount, currency),
+            currency,
         )
 
 

@@ -303,7 +303,8 @@ def paid_orders(location: Location, menu: Menu, count: int) -> list[str]:
             txn,
             amount=txn.total,
             currency=txn.currency,
-            payment_provider="stripe", payment_reference=f"pi_{txn.id}"
+            payment_provider="stripe",
+            payment_reference=f"pi_{txn.id}",
         )
         ids.append(txn.id)
     return ids

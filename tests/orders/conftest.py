@@ -18,12 +18,12 @@ from rest_framework.test import APIClient
 import kassanet
 from accounts.roles import PAYMENTS
 from accounts.services import VendorUser, ensure_vendor_user
-from tests.tokens import service_client
 from integrations.credentials import Credentials
 from integrations.repository import CONNECTED, Integration, IntegrationRepository
 from kassanet.testing import SimulatorHandle, start_simulator
 from locations.repository import Location, LocationRepository
 from orders.push import OrderPusher, PushConfig
+from tests.tokens import service_client
 
 PROVIDER = "hendrickx"
 TABLES = list(range(1, 11))

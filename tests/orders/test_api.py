@@ -217,7 +217,12 @@ def test_a_payment_must_match_the_total_and_the_currency_exactly(
     }
     response = payments_api.post(
         f"/api/backoffice/transactions/{txn['id']}/payment-confirmed",
-        {"amount": 35.4, "currency": "EUR", "payment_provider": "stripe", "payment_reference": "pi_1"},
+        {
+            "amount": 35.4,
+            "currency": "EUR",
+            "payment_provider": "stripe",
+            "payment_reference": "pi_1",
+        },
         format="json",
     )
     assert response.status_code == 400

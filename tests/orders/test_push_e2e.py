@@ -164,7 +164,11 @@ def assert_no_table_shared(location: Location) -> None:
 
 
 def test_a_paid_order_reaches_the_register_as_a_paid_bill(
-    shop: Any, api: APIClient, payments_api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     txn = order(api, location, menu, "P2", 2)
@@ -195,7 +199,11 @@ def test_a_paid_order_reaches_the_register_as_a_paid_bill(
 
 
 def test_fifty_concurrent_orders_on_ten_tables_are_each_paid_once_on_their_own_table(
-    shop: Any, api: APIClient, payments_api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     txns = [order(api, location, menu, f"P{1 + i % 9}") for i in range(50)]
@@ -212,7 +220,11 @@ def test_fifty_concurrent_orders_on_ten_tables_are_each_paid_once_on_their_own_t
 
 
 def test_orders_queued_while_the_register_is_offline_are_paid_once_when_it_is_back(
-    shop: Any, api: APIClient, payments_api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, integration, menu = shop
     simulator.set_faults(offline=True)
@@ -237,7 +249,11 @@ def test_orders_queued_while_the_register_is_offline_are_paid_once_when_it_is_ba
 
 
 def test_with_thirty_percent_transient_failures_every_order_is_paid_once(
-    shop: Any, api: APIClient, payments_api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     simulator.set_faults(failure_rate=0.3)
@@ -252,7 +268,11 @@ def test_with_thirty_percent_transient_failures_every_order_is_paid_once(
 
 
 def test_workers_killed_during_pushes_and_restarted_pay_every_order_once(
-    shop: Any, api: APIClient, payments_api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     simulator.set_faults(latency_ms=40)
@@ -278,7 +298,11 @@ def test_workers_killed_during_pushes_and_restarted_pay_every_order_once(
 
 
 def test_a_total_mismatch_ends_in_a_visible_error_and_no_payment(
-    shop: Any, api: APIClient, payments_api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     catalog = simulator.catalog()
@@ -304,7 +328,11 @@ def test_a_total_mismatch_ends_in_a_visible_error_and_no_payment(
 
 
 def test_a_repeated_payment_confirmation_pushes_once(
-    shop: Any, api: APIClient, payments_api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     txn = order(api, location, menu, "P5")
