@@ -109,6 +109,14 @@ class VivaClient:
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
 
+    @property
+    def can_read_webhook_key(self) -> bool:
+        return all(self._merchant)
+
+    @property
+    def can_read_transactions(self) -> bool:
+        return all(self._client)
+
     @classmethod
     def from_settings(cls) -> VivaClient:
         return _client_for(

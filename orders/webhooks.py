@@ -14,8 +14,9 @@ trusted, then confirmed through `orders.services.confirm_payment` like every pay
 
 Answers: 200 when the payment is recorded (or the event is one we do not act on), 400 for
 an event that cannot be verified or does not match its order, 404 for an order that does
-not exist, 409 when the payment already paid another order, 503 when the provider is not
-configured or cannot be reached (the provider then delivers again later).
+not exist or a provider that is not configured here (no secret or credentials: nothing is
+asked of anyone), 409 when the payment already paid another order, 503 when the provider
+cannot be reached (the provider then delivers again later).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -55,6 +57,7 @@ STRIPE_ZERO_DECIMAL = {
 STRIPE_THREE_DECIMAL = {"BHD", "JOD", "KWD", "OMR", "TND"}
 
 DETAIL = OpenApiResponse(ApiErrorSerializer, description="What was done, or why not.")
+NOT_ENABLED = "{} webhooks are not enabled on this server."
 
 
 def _answer(detail: str, code: int = status.HTTP_200_OK) -> Response:
@@ -101,6 +104,7 @@ def confirm(
 class StripeWebhookView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    parser_classes = [JSONParser]  # documents the body; the views read the raw bytes
 
     @extend_schema(
         operation_id="webhooks_stripe",
@@ -117,9 +121,7 @@ class StripeWebhookView(APIView):
     def post(self, request: Request) -> Response:
         secret = settings.STRIPE_WEBHOOK_SECRET
         if not secret:
-            return _answer(
-                "Stripe webhooks are not configured.", status.HTTP_503_SERVICE_UNAVAILABLE
-            )
+            return _answer(NOT_ENABLED.format("Stripe"), status.HTTP_404_NOT_FOUND)
         try:
             verified = stripe.Webhook.construct_event(
                 request.body,
@@ -161,25 +163,31 @@ class StripeWebhookView(APIView):
 class VivaWalletWebhookView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    parser_classes = [JSONParser]  # documents the body; the views read the raw bytes
 
     @extend_schema(
         operation_id="webhooks_viva_wallet_verify",
         tags=TAGS,
         summary="Viva Wallet's webhook verification: answers the merchant's key",
         description="Viva calls it when the webhook URL is set up. The key is read from "
-        "Viva's API with VIVA_MERCHANT_ID and VIVA_API_KEY (503 when that fails).",
+        "Viva's API with VIVA_MERCHANT_ID and VIVA_API_KEY (404 when they are not set, 503 "
+        "when Viva cannot be reached).",
         responses={
             200: OpenApiResponse(
                 {"type": "object", "properties": {"Key": {"type": "string"}}},
                 description="The verification key, as Viva gave it.",
             ),
+            404: DETAIL,
             503: DETAIL,
         },
         auth=[],
     )
     def get(self, request: Request) -> Response:
+        client = VivaClient.from_settings()
+        if not client.can_read_webhook_key:
+            return _answer(NOT_ENABLED.format("Viva Wallet"), status.HTTP_404_NOT_FOUND)
         try:
-            key = VivaClient.from_settings().webhook_key()
+            key = client.webhook_key()
         except VivaError as error:
             return _answer(str(error), status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response({"Key": key})
@@ -213,8 +221,11 @@ class VivaWalletWebhookView(APIView):
                 "EventData.TransactionId must be a Viva transaction id.",
                 status.HTTP_400_BAD_REQUEST,
             )
+        client = VivaClient.from_settings()
+        if not client.can_read_transactions:
+            return _answer(NOT_ENABLED.format("Viva Wallet"), status.HTTP_404_NOT_FOUND)
         try:
-            transaction = VivaClient.from_settings().transaction(str(transaction_id))
+            transaction = client.transaction(str(transaction_id))
         except VivaError as error:
             return _answer(
                 f"The payment could not be checked with Viva Wallet: {error}",

@@ -186,5 +186,6 @@ def test_without_a_secret_the_endpoint_refuses_everything(
 
     response = post(body, signature(body, secret=""))
 
-    assert response.status_code == 503
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Stripe webhooks are not enabled on this server."}
     assert status_of(txn) == "pending"
