@@ -127,3 +127,22 @@ def test_no_credentials_are_401_with_the_token_scheme() -> None:
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
+
+
+def test_the_admin_lists_tokens_without_their_value_and_can_revoke_them(
+    indexed_db: Any, admin_client: Any
+) -> None:
+    token = ensure_vendor_user("carol", "Carol Cafes").token
+    stored = ApiToken.objects.get()
+
+    listed = admin_client.get("/admin/accounts/apitoken/")
+    revoked = admin_client.post(
+        f"/admin/accounts/apitoken/{stored.pk}/delete/", {"post": "yes"}, follow=True
+    )
+
+    assert listed.status_code == 200
+    assert stored.token_key in listed.content.decode()
+    assert token not in listed.content.decode()
+    assert admin_client.get("/admin/accounts/apitoken/add/").status_code == 403
+    assert revoked.status_code == 200
+    assert client_with(token).get("/api/backoffice/locations").status_code == 401
