@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from upvendo.logging import register_secret
+
 logger = logging.getLogger(__name__)
 
 # ISO 4217 numeric codes (Viva's currencyCode) of the currencies Viva settles.
@@ -108,6 +110,8 @@ class VivaClient:
         self.timeout = timeout
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
+        register_secret(api_key)  # redacted from every log line, should one ever carry it
+        register_secret(client_secret)
 
     @property
     def can_read_webhook_key(self) -> bool:
@@ -173,6 +177,7 @@ class VivaClient:
                 raise VivaError("Viva Wallet refused the client credentials.")
             expires_in = data.get("expires_in")
             lifetime = float(expires_in) if isinstance(expires_in, int | float) else 300.0
+            register_secret(token)
             self._token = (token, time.monotonic() + max(lifetime - 60.0, 0.0))
             return token
 

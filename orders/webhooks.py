@@ -41,6 +41,7 @@ from accounts.api import ApiErrorSerializer
 from orders import services
 from orders.repository import TransactionRepository
 from orders.viva import SUCCESSFUL, VivaClient, VivaError, is_transaction_id
+from upvendo.logging import register_secret
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class StripeWebhookView(APIView):
         secret = settings.STRIPE_WEBHOOK_SECRET
         if not secret:
             return _answer(NOT_ENABLED.format("Stripe"), status.HTTP_404_NOT_FOUND)
+        register_secret(secret)  # redacted from every log line, should one ever carry it
         try:
             verified = stripe.Webhook.construct_event(
                 request.body,

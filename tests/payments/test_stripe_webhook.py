@@ -121,6 +121,25 @@ def test_an_event_signed_with_another_secret_or_edited_after_signing_is_refused(
     assert status_of(txn) == "pending"
 
 
+def test_the_secret_is_redacted_from_logs_and_never_answered(
+    location: Location, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from upvendo.logging import REDACTED, RedactSecretsFilter
+
+    txn = new_order(location)
+    body = succeeded(txn.id)
+    response = post(body, signature(body, secret="whsec_someone_else"))
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "leaked %s", (SECRET,), None)
+
+    RedactSecretsFilter().filter(record)
+
+    assert SECRET not in response.content.decode()
+    assert SECRET not in caplog.text
+    assert record.getMessage() == f"leaked {REDACTED}"
+
+
 def test_an_old_signed_event_is_refused_as_a_replay(location: Location) -> None:
     txn = new_order(location)
     body = succeeded(txn.id)
