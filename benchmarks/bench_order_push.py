@@ -169,6 +169,7 @@ def run(
         services.create_transaction(
             location,
             channel="kiosk",
+            service_type="takeaway",
             table_number=None,
             lines=[LineRequest(item_ids[i % len(item_ids)], 1 + i % 3)],
         )

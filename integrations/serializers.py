@@ -76,6 +76,12 @@ class ConnectSerializer(StrictSerializer):
         help_text='Daily menu sync at this local time of the location ("HH:mm"); '
         "null turns it off; omitted keeps the current one.",
     )
+    allow_unsigned_responses = StrictBooleanField(
+        required=False,
+        help_text="Accept register answers without a Signature (off by default; only for a "
+        "register that cannot sign: anyone between us and it could then forge its answers). "
+        "Omitted keeps the current value.",
+    )
 
     def validate_base_url(self, value: str) -> str:
         return str(_as_field_error(validate_pos_url, value))
@@ -125,6 +131,13 @@ class IntegrationSettingsSerializer(serializers.Serializer[Any]):
     tables = serializers.ListField(child=serializers.IntegerField())
     table_section_id = serializers.CharField(allow_null=True)
     payment_type_id = serializers.CharField(allow_null=True)
+    allow_unsigned_responses = serializers.BooleanField(
+        default=False,
+        help_text="True when the integration accepts unsigned register answers (a warning).",
+    )
+
+
+SETTING_DEFAULTS: dict[str, Any] = {"tables": [], "allow_unsigned_responses": False}
 
 
 class SyncStatusSerializer(serializers.Serializer[Any]):
@@ -170,7 +183,7 @@ class IntegrationSerializer(serializers.Serializer[Any]):
             "provider": integration.provider,
             "credentials": integration.credentials.masked(),
             "settings": {
-                name: integration.settings.get(name, [] if name == "tables" else None)
+                name: integration.settings.get(name, SETTING_DEFAULTS.get(name))
                 for name in IntegrationSettingsSerializer().fields
             },
             "sync_status": {

@@ -101,6 +101,7 @@ class AbstractKassanetService:
             credentials.enable_encryption,
             timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
             retry=retry,
+            allow_unsigned_responses=bool(integration.settings.get("allow_unsigned_responses")),
         )
 
     # -- connect / disconnect -----------------------------------------------------------------
@@ -111,6 +112,7 @@ class AbstractKassanetService:
         credentials: Credentials,
         sync_time_local: str | _Keep | None = KEEP,
         *,
+        allow_unsigned_responses: bool | None = None,
         now: datetime | None = None,
     ) -> Integration:
         """Save credentials and settings: creates the integration or updates it in place.
@@ -118,12 +120,15 @@ class AbstractKassanetService:
         `sync_time_local` is "HH:mm" in the location's timezone, None to turn the daily sync
         off, or KEEP. Setting it also schedules the next run after `now` (the UTC
         `sync_time` and `next_run_time`); clearing it unschedules it.
+        `allow_unsigned_responses` (None keeps it) lets the client accept unsigned answers.
         """
         fields: dict[str, Any] = {}
         if not isinstance(sync_time_local, _Keep):
             fields = sync_time_settings(
                 sync_time_local, location.timezone, now or datetime.now(UTC)
             )
+        if allow_unsigned_responses is not None:
+            fields["allow_unsigned_responses"] = allow_unsigned_responses
         integration = self.integrations.upsert(location.id, self.provider, credentials, fields)
         self.integrations.append_log(
             integration.id, "info", "credentials_saved", "Credentials and settings saved."

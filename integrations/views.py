@@ -5,7 +5,8 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,7 +26,12 @@ from integrations.serializers import (
     ConnectSerializer,
     IntegrationSerializer,
 )
-from integrations.services import AbstractKassanetService, UnknownProviderError, get_service
+from integrations.services import (
+    KEEP,
+    AbstractKassanetService,
+    UnknownProviderError,
+    get_service,
+)
 from locations.repository import Location
 
 PATH_PARAMETERS = [
@@ -88,10 +94,11 @@ class IntegrationView(KassanetView):
         )
         form.is_valid(raise_exception=True)
         sync_time = form.validated_data.get("sync_time", ...)
-        integration = (
-            service.connect(location, form.credentials())
-            if sync_time is ...
-            else service.connect(location, form.credentials(), sync_time)
+        integration = service.connect(
+            location,
+            form.credentials(),
+            KEEP if sync_time is ... else sync_time,
+            allow_unsigned_responses=form.validated_data.get("allow_unsigned_responses"),
         )
         return self.details(service, integration)
 
@@ -120,17 +127,43 @@ class IntegrationView(KassanetView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+SESSION_GET_REFUSED = (
+    "A logged-in session must test the connection with POST and its CSRF token; "
+    "GET is for API tokens."
+)
+
+
 class ConnectionTestView(KassanetView):
+    """The connection test changes state (connection status, payment type, logs), so a session
+    (cookie) caller must use POST, where CSRF is checked; GET stays for API token clients."""
+
     permission_classes = [allow(ADMIN, SUPPORT)]
+    throttle_scope = "connection-test"
 
     @extend_schema(
         operation_id="kassanet_test_connection",
         summary="Test the connection to the register (200 with the outcome, also when it fails)",
         parameters=PATH_PARAMETERS,
+        request=None,
+        responses={200: ConnectionTestSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
+        tags=TAGS,
+    )
+    def post(self, request: Request, provider: str, location_id: str) -> Response:
+        return self.run_test(request, provider, location_id)
+
+    @extend_schema(
+        operation_id="kassanet_test_connection_get",
+        summary="Test the connection, for API token clients (a session gets 403: use POST)",
+        parameters=PATH_PARAMETERS,
         responses={200: ConnectionTestSerializer, 404: NOT_FOUND, **AUTH_ERRORS},
         tags=TAGS,
     )
     def get(self, request: Request, provider: str, location_id: str) -> Response:
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            raise PermissionDenied(SESSION_GET_REFUSED)
+        return self.run_test(request, provider, location_id)
+
+    def run_test(self, request: Request, provider: str, location_id: str) -> Response:
         service, location = self.service_and_location(request, provider, location_id)
         result = service.test_connection(self.integration_or_404(service, location))
         system = result.system

@@ -2,8 +2,9 @@
 
 A small, Django-free library: Blowfish body encryption compatible with PHP's
 ``openssl_encrypt``, request signing, a retrying HTTP client with typed payloads, one
-exception tree (see :mod:`kassanet._exceptions`), and a POS simulator
-(:mod:`kassanet.simulator`, test helpers in :mod:`kassanet.testing`).
+exception tree (see :mod:`kassanet._exceptions`), a POS simulator
+(:mod:`kassanet.simulator`, test helpers in :mod:`kassanet.testing`), and a conformance kit
+that certifies a real register (:mod:`kassanet.conformance`).
 """
 
 from kassanet._auth import KassanetAuth, format_date, sign, signature_matches
@@ -25,10 +26,12 @@ from kassanet._exceptions import (
     RequestTimeoutError,
     ServerError,
     SignatureError,
+    StaleResponseError,
     TimeoutError,
     TransportError,
 )
 from kassanet._models import (
+    SERVICE_TYPES,
     Bill,
     Category,
     Modifier,
@@ -43,6 +46,7 @@ from kassanet._models import (
     SystemInfo,
     Table,
     format_money,
+    line_total,
     parse_money,
     parse_product,
 )
@@ -50,6 +54,7 @@ from kassanet._retry import RetryPolicy, default_jitter, no_jitter
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "SERVICE_TYPES",
     "APIError",
     "AuthenticationError",
     "Bill",
@@ -79,6 +84,7 @@ __all__ = [
     "SendOrderResult",
     "ServerError",
     "SignatureError",
+    "StaleResponseError",
     "SystemInfo",
     "Table",
     "TimeoutError",
@@ -89,6 +95,7 @@ __all__ = [
     "encrypt",
     "format_date",
     "format_money",
+    "line_total",
     "no_jitter",
     "parse_money",
     "parse_product",

@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 
 import httpx
 
-from kassanet._exceptions import SignatureError
+from kassanet._exceptions import SignatureError, StaleResponseError
 
 __all__ = [
+    "MAX_RESPONSE_SKEW_SECONDS",
+    "UNSIGNED_RESPONSE",
     "Clock",
     "KassanetAuth",
     "format_date",
@@ -63,23 +65,70 @@ def signature_matches(signature_key: str | bytes, date: str, body: bytes, signat
     return hmac.compare_digest(sign(signature_key, date, body), signature.strip().lower())
 
 
-def verify_response_signature(
-    response: httpx.Response, signature_key: str | bytes, *, request_id: str | None = None
-) -> None:
-    """Check a response's ``Signature`` when it has both ``Date`` and ``Signature`` headers.
+MAX_RESPONSE_SKEW_SECONDS = 300
+"""An answer whose ``Date`` is further than this from our clock is refused (protocol page,
+section 3): it is a replay, or the register's clock is wrong."""
 
-    Raises :class:`SignatureError` on a mismatch. An unsigned response is accepted, as the
-    protocol only requires checking signatures that are present.
+UNSIGNED_RESPONSE = "The register's answer is not signed"
+
+
+def verify_response_signature(
+    response: httpx.Response,
+    signature_key: str | bytes,
+    *,
+    request_id: str | None = None,
+    now: datetime | None = None,
+    allow_unsigned: bool = False,
+    max_skew_seconds: float = MAX_RESPONSE_SKEW_SECONDS,
+) -> None:
+    """Check that a register's answer is authentic and fresh (protocol page, section 3).
+
+    A 2xx answer must carry ``Date`` and a ``Signature`` that verifies over ``Date`` + body,
+    and its ``Date`` must be within ``max_skew_seconds`` of ``now`` (a replayed success must
+    not pass); ``allow_unsigned`` (an integration's explicit opt-out) accepts an answer without
+    the headers, but still checks one that has them. An error answer is checked only when it
+    is signed, and only its signature (a stale error answer changes nothing). Raises
+    :class:`SignatureError` (:class:`StaleResponseError` for a stale ``Date``).
     """
     date = response.headers.get("Date")
     signature = response.headers.get("Signature")
+    status = response.status_code
     if date is None or signature is None:
+        if response.is_success and not allow_unsigned:
+            raise SignatureError(
+                f"{UNSIGNED_RESPONSE} (no Date and Signature headers); a Kassanet register "
+                "signs every answer, so check that the connection URL points at the register "
+                "itself and not at a proxy or another server",
+                status_code=status,
+                request_id=request_id,
+            )
         return
     if not signature_matches(signature_key, date, response.content, signature):
         raise SignatureError(
             "The register's response signature does not verify: check that the signature key "
             "matches the register's, and that nothing between us rewrites responses",
-            status_code=response.status_code,
+            status_code=status,
+            request_id=request_id,
+        )
+    if not response.is_success:
+        return
+    try:
+        sent = parse_date(date)
+    except ValueError:
+        raise SignatureError(
+            "The register's answer has a Date header that is not ISO 8601",
+            status_code=status,
+            request_id=request_id,
+        ) from None
+    # Date has whole seconds: compare with our clock at the same precision.
+    skew = ((now or utc_now()).replace(microsecond=0) - sent).total_seconds()
+    if abs(skew) > max_skew_seconds:
+        raise StaleResponseError(
+            f"The register's answer is dated {abs(skew):.0f} s "
+            f"{'before' if skew > 0 else 'after'} our clock (more than {max_skew_seconds:.0f} s):"
+            " it is a replayed answer, or the register's clock is wrong; set the register's "
+            "clock right (NTP)",
+            status_code=status,
             request_id=request_id,
         )
 

@@ -13,13 +13,20 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from kassanet import _models as m
-from kassanet._auth import REQUEST_ID_HEADER, Clock, KassanetAuth, verify_response_signature
+from kassanet._auth import (
+    REQUEST_ID_HEADER,
+    Clock,
+    KassanetAuth,
+    utc_now,
+    verify_response_signature,
+)
 from kassanet._codec import decode_body, encode_body, parse_error_payload
 from kassanet._exceptions import (
     ConnectError,
     CryptoError,
     KassanetError,
     PayloadError,
+    SignatureError,
     TimeoutError,
     error_for_status,
 )
@@ -59,7 +66,10 @@ class KassanetClient:
     Every call has an explicit timeout and is retried for transient errors following
     ``retry``. Errors are :class:`~kassanet.KassanetError` subclasses. ``transport`` lets tests
     plug in ``httpx.MockTransport`` or respx; ``clock`` returns the aware ``datetime`` used for
-    ``Date`` headers; ``sleep`` is called between retries.
+    ``Date`` headers and for checking the freshness of answers; ``sleep`` is called between
+    retries. Every 2xx answer must be signed by the register and dated within 300 s of
+    ``clock`` (signed error answers are verified too); ``allow_unsigned_responses`` accepts
+    unsigned answers, for a register that cannot sign (never the default).
     """
 
     def __init__(
@@ -75,9 +85,12 @@ class KassanetClient:
         clock: Clock | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        allow_unsigned_responses: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.enable_encryption = enable_encryption
+        self.allow_unsigned_responses = allow_unsigned_responses
+        self._clock = clock or utc_now
         self._signature_key = signature_key
         self._token = encryption_token
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
@@ -141,18 +154,28 @@ class KassanetClient:
         return self._items("GetPaymentTypes", "payment_types", m.parse_payment_type)
 
     def send_order(
-        self, reference: str, table_number: int, lines: list[m.OrderLine]
+        self,
+        reference: str,
+        table_number: int,
+        lines: list[m.OrderLine],
+        *,
+        service_type: str | None = None,
     ) -> m.SendOrderResult:
         """``SendOrder``: add ``lines`` to the table's open bill (or open one).
 
         ``reference`` is the platform's transaction id; the register adds nothing when it has
-        already seen it on that bill, so retrying is safe.
+        already seen it on that bill, so retrying is safe. ``service_type`` (``eat_in``,
+        ``takeaway`` or ``delivery``) tells the register which VAT to print; left out when None.
         """
-        payload = {
+        if service_type is not None and service_type not in m.SERVICE_TYPES:
+            raise ValueError(f"service_type must be one of {', '.join(m.SERVICE_TYPES)}")
+        payload: dict[str, Any] = {
             "reference": reference,
             "table_number": table_number,
             "lines": [line.to_json() for line in lines],
         }
+        if service_type is not None:
+            payload["service_type"] = service_type
         return m.parse_send_order_result(self._call("POST", "SendOrder", json=payload))
 
     def get_bill(self, table_number: int) -> m.Bill:
@@ -277,10 +300,8 @@ class KassanetClient:
                 f"({type(exc).__name__}: {exc}); check the connection URL and that it is online",
                 request_id=request_id,
             ) from exc
+        self._verify(endpoint, response, request_id)
         if response.is_success:
-            # Error answers are not verified: with a wrong key the 401 itself would not verify,
-            # and the 401 is the useful message.
-            verify_response_signature(response, self._signature_key, request_id=request_id)
             try:
                 return decode_body(
                     response.content, encrypted=self.enable_encryption, token=self._token
@@ -290,6 +311,33 @@ class KassanetClient:
                 exc.status_code = response.status_code
                 raise
         raise self._api_error(endpoint, response, request_id)
+
+    def _verify(self, endpoint: str, response: httpx.Response, request_id: str) -> None:
+        """Refuse an answer that is not the register's own (see `verify_response_signature`).
+
+        A signed error answer whose signature does not verify keeps its status (a 401 stays
+        an :class:`AuthenticationError`, a 503 stays retryable) but its text is not trusted:
+        most often our signature key is wrong, and the message says so.
+        """
+        try:
+            verify_response_signature(
+                response,
+                self._signature_key,
+                request_id=request_id,
+                now=self._clock(),
+                allow_unsigned=self.allow_unsigned_responses,
+            )
+        except SignatureError:
+            if response.is_success:
+                raise
+            raise error_for_status(
+                response.status_code,
+                f"Kassanet {endpoint} failed with HTTP {response.status_code}, and the "
+                "answer's signature does not verify with our signature key (its text is not "
+                "trusted): check that the signature key matches the register's",
+                request_id=request_id,
+                retry_after=_retry_after(response),
+            ) from None
 
     def _api_error(self, endpoint: str, response: httpx.Response, request_id: str) -> KassanetError:
         code = message = None

@@ -17,7 +17,8 @@ Every error raised by :mod:`kassanet` derives from :class:`KassanetError`::
     ├── CryptoError                    the encryption token or flag does not match the register
     │   ├── InvalidBase64Error         "Invalid base64 input ..."
     │   └── BlowfishDecryptionError    "Blowfish decryption error ..."
-    ├── SignatureError                 a response signature did not verify
+    ├── SignatureError                 an answer is unsigned, or its signature does not verify
+    │   └── StaleResponseError         an answer's Date is more than 300 s from our clock
     └── PayloadError                   a decoded body does not have the documented shape
 
 Each instance carries ``status_code`` (HTTP status or ``None``), ``code`` (the register's
@@ -45,6 +46,7 @@ __all__ = [
     "RequestTimeoutError",
     "ServerError",
     "SignatureError",
+    "StaleResponseError",
     "TimeoutError",
     "TransportError",
     "error_for_status",
@@ -147,7 +149,11 @@ class BlowfishDecryptionError(CryptoError):
 
 
 class SignatureError(KassanetError):
-    """The response's ``Signature`` header does not match its ``Date`` and body."""
+    """The answer is not signed, or its ``Signature`` does not match its ``Date`` and body."""
+
+
+class StaleResponseError(SignatureError):
+    """The answer's ``Date`` is too far from our clock: a replay, or a wrong register clock."""
 
 
 class PayloadError(KassanetError):

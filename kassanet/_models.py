@@ -7,7 +7,7 @@ Every ``parse_*`` function raises :class:`~kassanet.PayloadError` naming the bad
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from kassanet._exceptions import PayloadError
 
 __all__ = [
+    "SERVICE_TYPES",
     "Bill",
     "Category",
     "Modifier",
@@ -29,6 +30,7 @@ __all__ = [
     "SystemInfo",
     "Table",
     "format_money",
+    "line_total",
     "parse_bill",
     "parse_money",
     "parse_payment_type",
@@ -38,6 +40,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+SERVICE_TYPES = ("eat_in", "takeaway", "delivery")
+"""SendOrder's ``service_type`` values (protocol page, section 6): the register needs it for
+the VAT rate of each line on its fiscal receipt; it never changes a total."""
 _MISSING: Any = object()
 _CENT = Decimal("0.01")
 
@@ -168,9 +173,25 @@ class PaymentType:
     name: str
 
 
+def line_total(
+    quantity: int, unit_price: Decimal, modifiers: Iterable[tuple[Decimal, int]]
+) -> Decimal:
+    """The value of an order line as every register computes it (protocol page, section 6).
+
+    ``modifiers`` are ``(unit_price, quantity_per_unit)`` pairs; a modifier's quantity is per
+    unit of its line: ``quantity * (unit_price + sum(modifier_price * modifier_quantity))``.
+    """
+    per_unit = unit_price + sum((price * count for price, count in modifiers), Decimal(0))
+    return per_unit * quantity
+
+
 @dataclass(frozen=True, slots=True)
 class OrderLineModifier:
-    """A modifier on an order line; ``quantity`` is the count on the whole line."""
+    """A modifier on an order line; ``quantity`` is **per unit** of its line.
+
+    "2 x Cola, Groot (+1.50)" is a line of ``quantity=2`` whose modifier has ``quantity=1``
+    (protocol page, section 6, Line).
+    """
 
     modifier_id: str
     quantity: int
@@ -188,8 +209,9 @@ class OrderLineModifier:
 class OrderLine:
     """A bill line. The register prices it itself; ``unit_price`` is informative.
 
-    ``total`` is how the register (and the simulator) values a line:
-    ``unit_price * quantity + sum(modifier.unit_price * modifier.quantity)``.
+    ``total`` is how a register values a line (protocol page, section 6): a modifier's
+    quantity is per unit, so
+    ``quantity * (unit_price + sum(modifier.unit_price * modifier.quantity))``.
     """
 
     product_id: str
@@ -200,8 +222,8 @@ class OrderLine:
 
     @property
     def total(self) -> Decimal:
-        return self.unit_price * self.quantity + sum(
-            (m.unit_price * m.quantity for m in self.modifiers), Decimal(0)
+        return line_total(
+            self.quantity, self.unit_price, ((m.unit_price, m.quantity) for m in self.modifiers)
         )
 
     def to_json(self) -> dict[str, Any]:

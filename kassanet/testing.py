@@ -8,6 +8,7 @@ In-process (the simulator runs in a background thread of the test process)::
         client = sim.client()                  # a KassanetClient wired to the simulator
         client.test()
         sim.set_faults(failure_rate=0.3)       # or offline=True, latency_ms=..., ...
+        sim.set_deviations(no_webshop=True)    # a wrong register (conformance kit tests)
         assert sim.state()["counters"]["test"] == 1
         assert len(sim.payments()) == 0
 
@@ -29,12 +30,49 @@ from typing import Any, Self
 
 import httpx
 
+from kassanet._auth import Clock, format_date, sign, utc_now
 from kassanet._client import KassanetClient
 from kassanet._retry import RetryPolicy, no_jitter
 from kassanet.simulator._register import Register, SimulatorConfig
 from kassanet.simulator._server import CONTROL_PREFIX, SimulatorServer, make_server
 
-__all__ = ["SimulatorControl", "SimulatorHandle", "start_simulator"]
+__all__ = ["SigningTransport", "SimulatorControl", "SimulatorHandle", "start_simulator"]
+
+
+class SigningTransport(httpx.BaseTransport):
+    """Sign the answers of another transport as a register would (``Date`` + ``Signature``).
+
+    For unit tests whose doubles (respx, ``httpx.MockTransport``) answer unsigned: the client
+    refuses unsigned 2xx answers. Answers that already carry a ``Signature`` pass unchanged.
+    """
+
+    def __init__(
+        self,
+        signature_key: str,
+        inner: httpx.BaseTransport | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self._key = signature_key
+        self._inner = inner or httpx.HTTPTransport()
+        self._clock = clock or utc_now
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if "Signature" in response.headers:
+            return response
+        body = response.read()
+        date = format_date(self._clock())
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("date", "content-encoding")
+        ]
+        headers += [("Date", date), ("Signature", sign(self._key, date, body))]
+        return httpx.Response(response.status_code, headers=headers, content=body)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class SimulatorControl:
@@ -89,7 +127,8 @@ class SimulatorControl:
         self._request("POST", "faults", {k: v for k, v in values.items() if v is not None})
 
     def reset(self) -> None:
-        """Faults off, clock skew 0, bills, payments and counters cleared (catalog kept)."""
+        """Faults and deviations off, clock skew 0, bills, payments and counters cleared
+        (catalog kept)."""
         self._request("POST", "reset", {})
 
     def catalog(self) -> dict[str, Any]:
@@ -104,6 +143,39 @@ class SimulatorControl:
     def regenerate(self, *, products: int, seed: int = 1, tables: int = 50) -> None:
         """Replace the catalog with a freshly generated one."""
         self._request("POST", "regenerate", {"products": products, "seed": seed, "tables": tables})
+
+    def set_deviations(
+        self,
+        *,
+        modifiers_per_line: bool | None = None,
+        no_webshop: bool | None = None,
+        encryption: bool | None = None,
+        wrong_signature: bool | None = None,
+        unsigned: bool | None = None,
+        missing_endpoints: list[str] | None = None,
+    ) -> None:
+        """Make the simulator a wrong register; arguments left as ``None`` keep their value.
+
+        ``modifiers_per_line``: price a modifier once per line (the old bug); ``no_webshop``:
+        no payment type named Webshop; ``encryption``: the register's own encryption flag,
+        overriding the configured one that :meth:`SimulatorHandle.client` keeps using;
+        ``wrong_signature``: sign answers with another key; ``unsigned``: no ``Date`` and
+        ``Signature`` on answers; ``missing_endpoints``: answered 404 ``UNKNOWN_ENDPOINT``.
+        :meth:`reset` turns them all off (clock skew: :meth:`set_clock_skew`).
+        """
+        values = {
+            "modifiers_per_line": modifiers_per_line,
+            "no_webshop": no_webshop,
+            "encryption": encryption,
+            "wrong_signature": wrong_signature,
+            "unsigned": unsigned,
+            "missing_endpoints": missing_endpoints,
+        }
+        self._request("POST", "deviations", {k: v for k, v in values.items() if v is not None})
+
+    def deviations(self) -> dict[str, Any]:
+        """The deviations now in force."""
+        return dict(self.state()["deviations"])
 
     def set_clock_skew(self, seconds: int) -> None:
         """Offset the register's clock (its Date headers and its ±300 s check)."""
@@ -165,7 +237,7 @@ def start_simulator(**config: Any) -> SimulatorHandle:
     """Start a simulator on ``127.0.0.1`` and a free port; keywords are :class:`SimulatorConfig`
     fields (``signature_key``, ``encryption_token``, ``encrypt``, ``products``, ``seed``,
     ``tables``, ``prefix``, ``latency_ms``, ``failure_rate``, ``offline``,
-    ``clock_skew_seconds``)."""
+    ``clock_skew_seconds``, ``deviations``)."""
     server = make_server(SimulatorConfig(**config))
     thread = threading.Thread(target=server.serve_forever, name="kassanet-simulator", daemon=True)
     thread.start()

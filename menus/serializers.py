@@ -9,13 +9,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from upvendo.pagination import MAX_OFFSET, bounded_integer
+
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 
 
 class PageQuerySerializer(serializers.Serializer[Any]):
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    limit = bounded_integer(1, MAX_LIMIT, DEFAULT_LIMIT)
+    offset = bounded_integer(0, MAX_OFFSET, 0)
 
 
 @extend_schema_field({"type": "string", "example": "12.50"})

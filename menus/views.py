@@ -55,6 +55,7 @@ from menus.serializers import (
     SyncStartedSerializer,
     page_serializer,
 )
+from upvendo.pagination import MAX_OFFSET
 
 
 class ImportInProgress(APIException):
@@ -133,7 +134,7 @@ def list_schema(name: str, serializer: type[serializers.Serializer[Any]], summar
         parameters=[
             OpenApiParameter("location_id", OpenApiTypes.STR, OpenApiParameter.PATH),
             OpenApiParameter("limit", OpenApiTypes.INT, description="1-500, default 100"),
-            OpenApiParameter("offset", OpenApiTypes.INT, description="default 0"),
+            OpenApiParameter("offset", OpenApiTypes.INT, description=f"0-{MAX_OFFSET}, default 0"),
         ],
         responses={
             200: page_serializer(serializer),

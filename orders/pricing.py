@@ -1,9 +1,17 @@
 """Price an order from the location's current menu, exactly (Decimal), line by line.
 
 Reads the records the menu import writes (docs/menu-import.md): `items` (`price` as
-Decimal128, `modifier_group_ids`, `external_ids.{provider}`) and `modifier_groups` with their
-embedded `modifiers` (`id`, `price`, `external_ids.{provider}`). A line is valued as the
-register values it: `unit_price * quantity + sum(modifier.unit_price * modifier.quantity)`.
+Decimal128, `modifier_group_ids`, `external_ids.{provider}`) and `modifier_groups` (`name`,
+`min`, `max`) with their embedded `modifiers` (`id`, `price`, `external_ids.{provider}`).
+
+A line is valued as every register values it (protocol page, section 6): a modifier's
+quantity is **per unit** of its line, so a line is worth
+`quantity x (unit_price + sum(modifier.unit_price x modifier.quantity))` (`kassanet.line_total`).
+
+Each of the item's modifier groups is checked here, before the customer pays, because a
+register cannot be trusted to refuse a bad order: the options chosen in a group (the sum of
+their per-unit quantities) must be at least its `min` and at most its `max` (a `max` of 0
+means no upper bound).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.database import Database
 
+from kassanet import line_total
 from locations.repository import object_id
 from orders.repository import to_decimal
 from upvendo.mongo import get_db
@@ -38,10 +47,39 @@ class LineRequest:
     note: str = ""
 
 
+PRICING_RULE = "per_unit"
+"""Stored on every order priced by this module (`pricing_rule`). Orders stored without it were
+priced under the old rule (a modifier counted once per line); see `legacy_total`."""
+
+
 @dataclass(frozen=True)
 class PricedOrder:
     lines: list[dict[str, Any]]
     total: Decimal
+
+
+def stored_line_total(line: dict[str, Any]) -> Decimal:
+    """The per-unit value of a stored order line (Decimal prices, as the repository reads them)."""
+    return line_total(
+        line["quantity"],
+        line["unit_price"],
+        ((m["unit_price"], m["quantity"]) for m in line["modifiers"]),
+    )
+
+
+def _options(count: int) -> str:
+    return f"{count} option" if count == 1 else f"{count} options"
+
+
+def group_rule_errors(group: dict[str, Any], chosen: int) -> list[str]:
+    """What is wrong with choosing `chosen` options in a modifier group, in the page's words."""
+    name = group.get("name") or "a modifier group"
+    minimum, maximum = int(group.get("min") or 0), int(group.get("max") or 0)
+    if chosen < minimum:
+        return [f"Choose at least {_options(minimum)} in '{name}'."]
+    if maximum > 0 and chosen > maximum:
+        return [f"Choose at most {_options(maximum)} in '{name}'."]
+    return []
 
 
 @dataclass
@@ -72,15 +110,21 @@ class MenuPricer:
             if item is None:
                 error.add(index, "item_id", f"Unknown item {line.item_id!r} for this location.")
                 continue
-            allowed = {
-                modifier["id"]: modifier
+            item_groups = [
+                (str(gid), groups[str(gid)])
                 for gid in item.get("modifier_group_ids", [])
-                for modifier in groups.get(str(gid), {}).get("modifiers", [])
+                if str(gid) in groups
+            ]
+            allowed = {
+                modifier["id"]: (gid, modifier)
+                for gid, group in item_groups
+                for modifier in group.get("modifiers", [])
             }
+            chosen: dict[str, int] = {}
             modifiers = []
             for requested in line.modifiers:
-                modifier = allowed.get(requested.modifier_id)
-                if modifier is None:
+                found = allowed.get(requested.modifier_id)
+                if found is None:
                     error.add(
                         index,
                         "modifiers",
@@ -88,6 +132,8 @@ class MenuPricer:
                         f"item {item['name']!r}.",
                     )
                     continue
+                gid, modifier = found
+                chosen[gid] = chosen.get(gid, 0) + requested.quantity
                 modifiers.append(
                     {
                         "modifier_id": requested.modifier_id,
@@ -97,9 +143,12 @@ class MenuPricer:
                         "external_ids": dict(modifier.get("external_ids") or {}),
                     }
                 )
+            for gid, group in item_groups:
+                for message in group_rule_errors(group, chosen.get(gid, 0)):
+                    error.add(index, "modifiers", message)
             unit_price = to_decimal(item["price"])
-            total = unit_price * line.quantity + sum(
-                (m["unit_price"] * m["quantity"] for m in modifiers), Decimal(0)
+            total = line_total(
+                line.quantity, unit_price, ((m["unit_price"], m["quantity"]) for m in modifiers)
             )
             priced.append(
                 {
@@ -131,6 +180,7 @@ class MenuPricer:
             oid = object_id(str(gid))
             oids.append(oid if oid is not None else str(gid))
         cursor = self._db[MODIFIER_GROUPS].find(
-            {"_id": {"$in": oids}, "location_id": location_id}, {"modifiers": 1}
+            {"_id": {"$in": oids}, "location_id": location_id},
+            {"name": 1, "min": 1, "max": 1, "modifiers": 1},
         )
         return {str(doc["_id"]): doc for doc in cursor}

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,7 @@ import kassanet
 from integrations.repository import DISCONNECTED, Integration, IntegrationRepository
 from integrations.services import get_service
 from orders.locks import TableLockRepository
+from orders.pricing import PRICING_RULE, stored_line_total
 from orders.repository import PushState, Transaction, TransactionRepository
 from orders.states import HOLDS_TABLE, KEEPS_TABLE, LEASED, PushStatus
 
@@ -36,6 +38,8 @@ S = PushStatus
 TABLE_QR = "table_qr"
 LOG_EVENT = "order_push"
 MISMATCH = "Total amount mismatch"
+LEGACY_PRICING = "Priced under the old modifier rule"
+LEGACY_PRICING_CODE = "PRICED_PER_LINE"
 
 
 def utcnow() -> datetime:
@@ -304,9 +308,31 @@ class _Run:
 
     # -- table --------------------------------------------------------------------------------
 
+    def refuse_legacy_pricing(self, txn: Transaction) -> None:
+        """Fail, before it reaches the register, an order priced under the old rule.
+
+        Orders stored before modifiers counted per unit (no `pricing_rule`) were charged a
+        modifier once per line; where that differs from what the register will bill, the
+        customer paid another amount than the bill's total, so the order is failed with a
+        message that says why, not sent (docs/orders.md, "Pricing").
+        """
+        if txn.pricing_rule == PRICING_RULE:
+            return
+        register_total = sum((stored_line_total(line) for line in txn.lines), Decimal(0))
+        if register_total != txn.total:
+            self.fail(
+                txn,
+                LEGACY_PRICING_CODE,
+                f"{LEGACY_PRICING}: the order was priced "
+                f"{kassanet.format_money(txn.total)} with each modifier counted once per line, "
+                f"but the register bills {kassanet.format_money(register_total)} (modifiers "
+                "per unit). It was not sent; refund the difference or create the order again.",
+            )
+
     def assign_table(self, txn: Transaction) -> None:
         push = txn.push
         assert push is not None
+        self.refuse_legacy_pricing(txn)
         now = self.p.clock()
         if txn.channel == TABLE_QR:
             table = self.claim_requested_table(txn, now)
@@ -449,6 +475,7 @@ class _Run:
     def send_order(self, txn: Transaction) -> None:
         push = txn.push
         assert push is not None and push.table_number is not None
+        self.refuse_legacy_pricing(txn)
         lines = []
         for index, line in enumerate(txn.lines):
             product_id = line["external_ids"].get(push.provider)
@@ -479,7 +506,9 @@ class _Run:
                     product_id, line["quantity"], line["unit_price"], tuple(modifiers), line["note"]
                 )
             )
-        result = self.client.send_order(txn.id, push.table_number, lines)
+        result = self.client.send_order(
+            txn.id, push.table_number, lines, service_type=txn.service_type
+        )
         self.sent(txn, result.bill_id, "order sent")
 
     def sent(self, txn: Transaction, bill_id: str, detail: str) -> None:

@@ -3,8 +3,11 @@
 Document shape (money as Decimal128, exact)::
 
     {_id, vendor_id, location_id, currency, channel, table_number (table_qr only),
+     service_type: eat_in | takeaway | delivery (None on orders stored before it existed),
+     pricing_rule: "per_unit" (missing on orders priced before modifiers counted per unit),
      lines: [{item_id, name, quantity, unit_price, external_ids, note, total,
-              modifiers: [{modifier_id, name, quantity, unit_price, external_ids}]}],
+              modifiers: [{modifier_id, name, quantity (per unit of the line), unit_price,
+                           external_ids}]}],
      total, status: pending | paid,
      payment: {amount, provider, reference, confirmed_at} | None,
      pos_provider: "hendrickx" | "vanhoutte" | None, pos_message: why it was not pushed,
@@ -120,6 +123,8 @@ class Transaction:
     external_data: dict[str, PushState]
     created_at: datetime
     updated_at: datetime
+    service_type: str | None = None
+    pricing_rule: str | None = None
 
     @property
     def push(self) -> PushState | None:
@@ -151,6 +156,8 @@ class Transaction:
             },
             created_at=doc["created_at"],
             updated_at=doc["updated_at"],
+            service_type=doc.get("service_type"),
+            pricing_rule=doc.get("pricing_rule"),
         )
 
 
@@ -284,6 +291,8 @@ class TransactionRepository:
         lines: list[dict[str, Any]],
         total: Decimal,
         now: datetime,
+        service_type: str | None = None,
+        pricing_rule: str | None = None,
     ) -> Transaction:
         doc: dict[str, Any] = {
             "_id": ObjectId(),
@@ -292,6 +301,8 @@ class TransactionRepository:
             "currency": currency,
             "channel": channel,
             "table_number": table_number,
+            "service_type": service_type,
+            "pricing_rule": pricing_rule,
             "lines": [_line_to_document(line) for line in lines],
             "total": to_decimal128(total),
             "status": PENDING,

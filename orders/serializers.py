@@ -8,8 +8,9 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.api import StrictSerializer
-from orders.services import CHANNELS
+from orders.services import CHANNELS, SERVICE_TYPES, ServiceTypeError, service_type_for
 from orders.states import PushStatus
+from upvendo.pagination import MAX_PAGE, bounded_integer
 
 MAX_LINES = 200
 MAX_QUANTITY = 999
@@ -26,7 +27,13 @@ def _money(**kwargs: Any) -> serializers.DecimalField:
 
 class ModifierInputSerializer(StrictSerializer):
     modifier_id = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+    quantity = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        default=1,
+        help_text="Per unit of the line: 2 x Cola with Groot is the line at quantity 2 and "
+        "Groot at quantity 1.",
+    )
 
 
 class LineInputSerializer(StrictSerializer):
@@ -47,6 +54,13 @@ class TransactionCreateSerializer(StrictSerializer):
         allow_null=True,
         help_text="Required for table_qr: the table the order is for.",
     )
+    service_type = serializers.ChoiceField(
+        choices=SERVICE_TYPES,
+        required=False,
+        help_text="eat_in, takeaway or delivery: the register prints its VAT from it. "
+        "table_qr is always eat_in; online defaults to takeaway; a kiosk order must say "
+        "eat_in or takeaway.",
+    )
     lines = serializers.ListField(child=LineInputSerializer(), min_length=1, max_length=MAX_LINES)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -54,6 +68,10 @@ class TransactionCreateSerializer(StrictSerializer):
             raise serializers.ValidationError(
                 {"table_number": ["A table_qr order needs the table_number it is for."]}
             )
+        try:
+            attrs["service_type"] = service_type_for(attrs["channel"], attrs.get("service_type"))
+        except ServiceTypeError as error:
+            raise serializers.ValidationError({"service_type": [str(error)]}) from error
         return attrs
 
 
@@ -130,6 +148,11 @@ class TransactionSerializer(serializers.Serializer[Any]):
     location_id = serializers.CharField()
     channel = serializers.CharField()
     table_number = serializers.IntegerField(allow_null=True)
+    service_type = serializers.ChoiceField(
+        choices=SERVICE_TYPES,
+        allow_null=True,
+        help_text="eat_in, takeaway or delivery; null on orders created before it existed.",
+    )
     status = serializers.ChoiceField(choices=["pending", "paid"], help_text="Payment status.")
     currency = serializers.CharField()
     total = _money()
@@ -158,5 +181,5 @@ class TransactionListQuerySerializer(StrictSerializer):
     pos_status = serializers.ChoiceField(
         choices=[s.value for s in PushStatus], required=False, help_text="Filter by push status."
     )
-    page = serializers.IntegerField(min_value=1, default=1)
-    page_size = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    page = bounded_integer(1, MAX_PAGE, 1, help_text=f"1-{MAX_PAGE}, default 1.")
+    page_size = bounded_integer(1, 100, 20, help_text="1-100, default 20.")

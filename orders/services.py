@@ -14,10 +14,11 @@ from decimal import Decimal
 from django.conf import settings
 from pymongo.errors import DuplicateKeyError
 
+import kassanet
 from integrations.repository import DISCONNECTED, Integration, IntegrationRepository
 from integrations.services import get_service
 from locations.repository import Location
-from orders.pricing import LineRequest, MenuPricer
+from orders.pricing import PRICING_RULE, LineRequest, MenuPricer
 from orders.push import OrderPusher
 from orders.repository import Transaction, TransactionRepository
 from orders.states import ENDED, PushStatus
@@ -25,6 +26,41 @@ from orders.states import ENDED, PushStatus
 logger = logging.getLogger(__name__)
 
 CHANNELS = ("kiosk", "online", "table_qr")
+SERVICE_TYPES = kassanet.SERVICE_TYPES
+DEFAULT_SERVICE_TYPE = {"table_qr": "eat_in", "online": "takeaway"}
+"""A kiosk order has no default: the customer chose to eat in or take away, so it must say."""
+ALLOWED_SERVICE_TYPES = {
+    "kiosk": ("eat_in", "takeaway"),
+    "online": SERVICE_TYPES,
+    "table_qr": ("eat_in",),
+}
+
+
+class ServiceTypeError(ValueError):
+    """The order's service type is missing or not possible for its channel."""
+
+
+def service_type_for(channel: str, requested: str | None) -> str:
+    """The order's service type: what it asked for, or its channel's default.
+
+    `table_qr` is always `eat_in`, `online` defaults to `takeaway`, and a kiosk order must say
+    (`eat_in` or `takeaway`). Raises ServiceTypeError with what to send instead.
+    """
+    allowed = ALLOWED_SERVICE_TYPES[channel]
+    if requested is None:
+        default = DEFAULT_SERVICE_TYPE.get(channel)
+        if default is None:
+            raise ServiceTypeError(
+                f"A {channel} order must say its service_type: {' or '.join(allowed)}."
+            )
+        return default
+    if requested not in allowed:
+        raise ServiceTypeError(
+            f"A {channel} order cannot be {requested}; send {' or '.join(allowed)}."
+        )
+    return requested
+
+
 NO_INTEGRATION = (
     "No Hendrickx or Vanhoutte integration is set up for this location; "
     "the order was not sent to a register."
@@ -59,13 +95,17 @@ def create_transaction(
     channel: str,
     table_number: int | None,
     lines: Sequence[LineRequest],
+    service_type: str | None = None,
     pricer: MenuPricer | None = None,
     transactions: TransactionRepository | None = None,
 ) -> Transaction:
     """Price the lines from the location's current menu and store a pending order.
 
-    Raises `orders.pricing.PricingError` naming each line that cannot be priced.
+    `service_type` defaults from the channel (`service_type_for`). Raises ServiceTypeError,
+    or `orders.pricing.PricingError` naming each line that cannot be priced or breaks a
+    modifier group's rule.
     """
+    service_type = service_type_for(channel, service_type)
     priced = (pricer or MenuPricer()).price(location.id, lines)
     return (transactions or TransactionRepository()).create(
         vendor_id=location.vendor_id,
@@ -76,6 +116,8 @@ def create_transaction(
         lines=priced.lines,
         total=priced.total,
         now=now_utc(),
+        service_type=service_type,
+        pricing_rule=PRICING_RULE,
     )
 
 

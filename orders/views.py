@@ -102,6 +102,7 @@ class LocationTransactionsView(APIView):
                 channel=data["channel"],
                 table_number=data.get("table_number"),
                 lines=_lines(data["lines"]),
+                service_type=data["service_type"],
             )
         except PricingError as error:
             raise serializers.ValidationError({"lines": error.errors}) from error

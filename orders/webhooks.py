@@ -42,6 +42,7 @@ from orders import services
 from orders.repository import TransactionRepository
 from orders.viva import SUCCESSFUL, VivaClient, VivaError, is_transaction_id
 from upvendo.logging import register_secret
+from upvendo.security import ScopedThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ class StripeWebhookView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     parser_classes = [JSONParser]  # documents the body; the views read the raw bytes
+    throttle_classes = [ScopedThrottle]  # API_THROTTLE_WEBHOOKS, not the anonymous rate
+    throttle_scope = "webhooks"
 
     @extend_schema(
         operation_id="webhooks_stripe",
@@ -166,6 +169,8 @@ class VivaWalletWebhookView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     parser_classes = [JSONParser]  # documents the body; the views read the raw bytes
+    throttle_classes = [ScopedThrottle]  # API_THROTTLE_WEBHOOKS, not the anonymous rate
+    throttle_scope = "webhooks"
 
     @extend_schema(
         operation_id="webhooks_viva_wallet_verify",

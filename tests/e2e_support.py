@@ -115,7 +115,9 @@ def celery_worker(
     concurrency: int = 1,
     env: dict[str, str] | None = None,
     ready_timeout: float = 60.0,
+    include: Sequence[str] = (),
 ) -> Iterator[Worker]:
+    """`include`: extra task modules the worker imports (celery worker --include)."""
     broker_prefix = f"test-celery-{uuid.uuid4().hex[:10]}:"
     worker_env = {
         **os.environ,
@@ -151,6 +153,7 @@ def celery_worker(
         "--without-mingle",
         "--loglevel",
         "INFO",
+        *(["--include", ",".join(include)] if include else []),
     ]
     process = subprocess.Popen(
         command,

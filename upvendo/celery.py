@@ -3,11 +3,12 @@ queue each, so payments never wait behind a menu import."""
 
 from __future__ import annotations
 
+import logging.config
 import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "upvendo.settings")
@@ -32,3 +33,15 @@ def _reset_clients_after_fork(**_: Any) -> None:
 
     close_client()
     close_redis()
+
+
+@setup_logging.connect
+def _use_django_logging(**_: Any) -> None:
+    """Workers and beat log through Django's LOGGING, with its secret-redacting filter.
+
+    With a receiver of this signal Celery configures no logging of its own: no handler of
+    its own on the root logger or on ``celery.task`` (which would bypass the filter). The
+    worker's ``--loglevel`` is then unused; ``LOG_LEVEL`` sets the level."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -136,7 +137,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=12)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -153,10 +159,6 @@ if not PRODUCTION:
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/hendrickx"
 
-if PRODUCTION:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
 
 # --- MongoDB (domain data) --------------------------------------------------------------------
 MONGODB_URI = env.str("MONGODB_URI", default="mongodb://127.0.0.1:27017/?replicaSet=rs0")
@@ -286,8 +288,75 @@ VIVA_BASE_URL = env.str("VIVA_BASE_URL", default="https://www.vivapayments.com")
 VIVA_ACCOUNTS_URL = env.str("VIVA_ACCOUNTS_URL", default="https://accounts.vivapayments.com")
 VIVA_API_URL = env.str("VIVA_API_URL", default="https://api.vivapayments.com")
 VIVA_TIMEOUT_SECONDS = env.float("VIVA_TIMEOUT_SECONDS", default=10.0)
+# --- Web hardening (docs/security.md, "Web and deployment") ----------------------------------
+# Login lockout (django-axes): AXES_FAILURE_LIMIT failed logins for one user name from one
+# client address lock that pair out for AXES_COOLOFF_MINUTES (the login page answers 429).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "backoffice/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "upvendo.security.client_ip"
+# Behind a reverse proxy: how many proxies append to X-Forwarded-For (the client address is
+# the one they saw). 0 (the default) ignores X-Forwarded-For, which a client can forge.
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
+# The header by which the TLS proxy says a request came in over https, e.g. X-Forwarded-Proto.
+# Set it only when a proxy in front sets it and overwrites a client's own; unset, no header
+# is trusted (gunicorn then has to terminate TLS itself).
+_PROXY_SSL_HEADER = env.str("DJANGO_PROXY_SSL_HEADER", default="")
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"),
+        "https",
+    )
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # Container health checks call http://127.0.0.1:8000/healthz from inside.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # The page's script reads the CSRF token from its <meta> tag, never from the cookie.
+    CSRF_COOKIE_HTTPONLY = True
+# DRF throttles shared by every worker process: Redis in production, process memory elsewhere.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if PRODUCTION
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}
+CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX + "cache"
+_API_THROTTLING: dict[str, Any] = {
+    "DEFAULT_THROTTLE_CLASSES": [
+        "upvendo.security.AnonThrottle",
+        "upvendo.security.UserThrottle",
+        "upvendo.security.ScopedThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+        "user": env.str("API_THROTTLE_USER", default="1200/minute"),
+        "connection-test": env.str("API_THROTTLE_CONNECTION_TEST", default="20/minute"),
+        # The payment providers' webhooks, per sending address (Stripe and Viva send from few).
+        "webhooks": env.str("API_THROTTLE_WEBHOOKS", default="600/minute"),
+    },
+    "NUM_PROXIES": NUM_PROXIES,
+}
+REST_FRAMEWORK.update(_API_THROTTLING)
+# The OpenAPI schema and its docs page need a login in production (token or session).
+if PRODUCTION:
+    SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]
 
 # --- Logging --------------------------------------------------------------------------------
+# Celery must not replace the root logger's handlers: its workers log through LOGGING below,
+# with the redacting filter (upvendo/celery.py applies LOGGING when a worker starts).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

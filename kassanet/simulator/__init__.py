@@ -6,6 +6,8 @@ Run it with ``python -m kassanet.simulator --help``; embed it in tests with
 
 from kassanet.simulator._catalog import DEFAULT_PAYMENT_TYPES, generate_catalog
 from kassanet.simulator._register import (
+    DEVIATIONS,
+    Deviations,
     EndpointStatus,
     Faults,
     Register,
@@ -17,6 +19,8 @@ from kassanet.simulator._server import CONTROL_PREFIX, SimulatorServer, make_ser
 __all__ = [
     "CONTROL_PREFIX",
     "DEFAULT_PAYMENT_TYPES",
+    "DEVIATIONS",
+    "Deviations",
     "EndpointStatus",
     "Faults",
     "Register",

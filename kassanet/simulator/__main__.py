@@ -8,7 +8,7 @@ import signal
 import sys
 from types import FrameType
 
-from kassanet.simulator._register import SimulatorConfig
+from kassanet.simulator._register import Deviations, SimulatorConfig
 from kassanet.simulator._server import CONTROL_PREFIX, make_server
 
 
@@ -40,6 +40,28 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Simul
         "--offline", action="store_true", help="drop POS connections without answering"
     )
     parser.add_argument("--clock-skew", type=int, default=0, help="register clock offset (s)")
+    wrong = parser.add_argument_group(
+        "deviations", "make it a wrong register, to see the conformance kit catch it"
+    )
+    wrong.add_argument(
+        "--modifiers-per-line",
+        action="store_true",
+        help="price a modifier once per line instead of once per unit (the old bug)",
+    )
+    wrong.add_argument("--no-webshop", action="store_true", help="no payment type named Webshop")
+    wrong.add_argument(
+        "--wrong-signature", action="store_true", help="sign answers with another key"
+    )
+    wrong.add_argument(
+        "--unsigned", action="store_true", help="answer without Date and Signature headers"
+    )
+    wrong.add_argument(
+        "--missing-endpoint",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="answer this endpoint 404 UNKNOWN_ENDPOINT (repeatable)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     prefix = "/" + args.prefix.strip("/") + "/" if args.prefix.strip("/") else "/"
@@ -55,6 +77,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Simul
         failure_rate=args.failure_rate,
         offline=args.offline,
         clock_skew_seconds=args.clock_skew,
+        deviations=Deviations(
+            modifiers_per_line=args.modifiers_per_line,
+            no_webshop=args.no_webshop,
+            wrong_signature=args.wrong_signature,
+            unsigned=args.unsigned,
+            missing_endpoints=list(args.missing_endpoint),
+        ),
     )
     return args, config
 

@@ -11,10 +11,18 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from kassanet._models import format_money
+from kassanet._models import SERVICE_TYPES, format_money
 from kassanet.simulator._catalog import generate_catalog
 
-__all__ = ["EndpointStatus", "Faults", "Register", "RegisterError", "SimulatorConfig"]
+__all__ = [
+    "DEVIATIONS",
+    "Deviations",
+    "EndpointStatus",
+    "Faults",
+    "Register",
+    "RegisterError",
+    "SimulatorConfig",
+]
 
 TRANSIENT_STATUSES = (503, 500, 502, 504)
 
@@ -25,6 +33,33 @@ class RegisterError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class Deviations:
+    """Ways to make the simulator a wrong register, to prove the conformance kit catches each.
+
+    All off by default; ``POST /_control/reset`` turns them off again. (Clock skew is
+    ``SimulatorConfig.clock_skew_seconds``, set through ``POST /_control/clock-skew``.)
+    """
+
+    modifiers_per_line: bool = False
+    """Price a modifier once per line instead of once per unit (the old bug)."""
+    no_webshop: bool = False
+    """No payment type named Webshop (left out of ``GetPaymentTypes`` and refused by PayBill)."""
+    encryption: bool | None = None
+    """The register's own encryption flag, overriding ``SimulatorConfig.encrypt`` (whose value
+    the test clients keep): ``False`` on an encrypting simulator is "encryption off on the
+    register while the client has it on", ``True`` on a plain one the reverse."""
+    wrong_signature: bool = False
+    """Sign answers with another key than the configured signature key."""
+    unsigned: bool = False
+    """Answer without ``Date`` and ``Signature`` headers."""
+    missing_endpoints: list[str] = field(default_factory=list)
+    """Endpoints answered 404 ``UNKNOWN_ENDPOINT``, as if the register did not have them."""
+
+
+DEVIATIONS = tuple(Deviations.__dataclass_fields__)
 
 
 @dataclass
@@ -43,6 +78,8 @@ class SimulatorConfig:
     offline: bool = False
     clock_skew_seconds: int = 0
     max_skew_seconds: int = 300
+    deviations: Deviations = field(default_factory=Deviations)
+    """Deviations to start with (the CLI's flags); ``reset`` turns them off."""
 
     def public(self) -> dict[str, Any]:
         """The configuration without its secrets."""
@@ -93,6 +130,7 @@ class Register:
         self.config = config
         self.lock = threading.RLock()
         self.faults = Faults(config.latency_ms, config.failure_rate, config.offline)
+        self.deviations = Deviations(**asdict(config.deviations))
         self._rng = random.Random(config.seed)
         self.counters: Counter[str] = Counter()
         self.bills: list[dict[str, Any]] = []
@@ -135,6 +173,7 @@ class Register:
     def reset(self) -> None:
         with self.lock:
             self.faults = Faults()
+            self.deviations = Deviations()
             self.bills.clear()
             self.payments.clear()
             self.counters.clear()
@@ -145,6 +184,7 @@ class Register:
             return {
                 "config": self.config.public(),
                 "faults": asdict(self.faults),
+                "deviations": asdict(self.deviations),
                 "counters": dict(self.counters),
                 "payments": copy.deepcopy(self.payments),
                 "bills": copy.deepcopy(self.bills),
@@ -166,6 +206,36 @@ class Register:
             if rules is not None:
                 rules = rules if isinstance(rules, list) else [rules]
                 self.faults.endpoint_status = [EndpointStatus(**rule) for rule in rules]
+
+    def set_deviations(self, data: dict[str, Any]) -> None:
+        """Apply ``POST /_control/deviations``; keys left out keep their current value."""
+        unknown = sorted(set(data) - set(DEVIATIONS))
+        if unknown:
+            raise RegisterError(
+                400,
+                "INVALID_REQUEST",
+                f"unknown deviation(s) {', '.join(unknown)}; known: {', '.join(DEVIATIONS)}",
+            )
+        with self.lock:
+            for name in ("modifiers_per_line", "no_webshop", "wrong_signature", "unsigned"):
+                if name in data:
+                    setattr(self.deviations, name, bool(data[name]))
+            if "encryption" in data:
+                flag = data["encryption"]
+                self.deviations.encryption = None if flag is None else bool(flag)
+            if "missing_endpoints" in data:
+                names = data["missing_endpoints"]
+                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                    raise RegisterError(
+                        400, "INVALID_REQUEST", "missing_endpoints must be a list of names"
+                    )
+                self.deviations.missing_endpoints = list(names)
+
+    @property
+    def encrypts(self) -> bool:
+        """Whether the register encrypts now (its configured flag, unless a deviation says)."""
+        flag = self.deviations.encryption
+        return self.config.encrypt if flag is None else flag
 
     def injected_failure(self, endpoint: str) -> tuple[int, str, str | None] | None:
         """A failure to answer instead of serving ``endpoint``: ``(status, code, raw body)``."""
@@ -197,8 +267,14 @@ class Register:
     def table_numbers(self, params: dict[str, str], body: Any) -> dict[str, Any]:
         return {"tables": self._catalog["tables"]}
 
+    def _payment_types(self) -> list[dict[str, Any]]:
+        types: list[dict[str, Any]] = self._catalog["payment_types"]
+        if self.deviations.no_webshop:
+            return [p for p in types if str(p.get("name", "")).strip().lower() != "webshop"]
+        return types
+
     def get_payment_types(self, params: dict[str, str], body: Any) -> dict[str, Any]:
-        return {"payment_types": self._catalog["payment_types"]}
+        return {"payment_types": self._payment_types()}
 
     def _open_bill(self, table_number: int) -> dict[str, Any] | None:
         return next(
@@ -229,7 +305,8 @@ class Register:
         if product_id not in self._prices:
             raise RegisterError(422, "UNKNOWN_PRODUCT", f"product {product_id} is not on the menu")
         price = self._prices[product_id]
-        total = price * quantity
+        per_unit = price  # a modifier's quantity is per unit of its line (protocol section 6)
+        per_line = Decimal(0)  # what the modifiers_per_line deviation adds once per line
         modifiers = []
         for modifier in line.get("modifiers") or []:
             modifier_id = str(_require(modifier, "modifier_id", str))
@@ -239,7 +316,10 @@ class Register:
             if modifier_id not in self._modifier_prices:
                 raise RegisterError(422, "UNKNOWN_MODIFIER", f"modifier {modifier_id} is unknown")
             mod_price = self._modifier_prices[modifier_id]
-            total += mod_price * mod_quantity
+            if self.deviations.modifiers_per_line:
+                per_line += mod_price * mod_quantity
+            else:
+                per_unit += mod_price * mod_quantity
             modifiers.append(
                 {
                     "modifier_id": modifier_id,
@@ -254,12 +334,19 @@ class Register:
             "modifiers": modifiers,
             "note": str(line.get("note", "")),
         }
-        return priced, total
+        return priced, per_unit * quantity + per_line
 
     def send_order(self, params: dict[str, str], body: Any) -> dict[str, Any]:
         reference = _require(body, "reference", str)
         table_number = _require(body, "table_number", int)
         lines = _require(body, "lines", list)
+        service_type = body.get("service_type")
+        if service_type is not None and service_type not in SERVICE_TYPES:
+            raise RegisterError(
+                400,
+                "INVALID_SERVICE_TYPE",
+                f"service_type must be one of {', '.join(SERVICE_TYPES)}",
+            )
         with self.lock:
             if not self._table_exists(table_number):
                 raise RegisterError(404, "TABLE_NOT_FOUND", f"table {table_number} does not exist")
@@ -288,7 +375,8 @@ class Register:
                     "opened_at": self.now().isoformat(),
                 }
                 self.bills.append(bill)
-            bill["lines"].extend(line for line, _ in priced)
+            # The register prints each line's VAT from its service type: keep it on the line.
+            bill["lines"].extend({**line, "service_type": service_type} for line, _ in priced)
             total = Decimal(bill["total"]) + sum((t for _, t in priced), Decimal(0))
             bill["total"] = format_money(total)
             bill["references"].append(reference)
@@ -318,7 +406,7 @@ class Register:
             bill = self._open_bill(table_number)
             if bill is None:
                 raise RegisterError(404, "BILL_NOT_FOUND", f"table {table_number} has no open bill")
-            if payment_type_id not in {p.get("id") for p in self._catalog["payment_types"]}:
+            if payment_type_id not in {p.get("id") for p in self._payment_types()}:
                 raise RegisterError(
                     422, "UNKNOWN_PAYMENT_TYPE", f"payment type {payment_type_id} is unknown"
                 )

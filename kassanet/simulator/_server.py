@@ -141,6 +141,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             raise RegisterError(status, code, f"simulated HTTP {status}")
         self._authenticate(raw)
         route = self.server.routes.get(endpoint)
+        with register.lock:
+            if endpoint in register.deviations.missing_endpoints:
+                route = None
         if route is None:
             raise RegisterError(404, "UNKNOWN_ENDPOINT", f"no endpoint named {endpoint!r}")
         if route[0] != method:
@@ -148,7 +151,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         payload: Any = None
         if method == "POST":
             try:
-                payload = decode_body(raw, encrypted=config.encrypt, token=config.encryption_token)
+                payload = decode_body(
+                    raw, encrypted=register.encrypts, token=config.encryption_token
+                )
             except InvalidBase64Error:
                 raise RegisterError(400, "INVALID_BASE64", "Invalid base64 input") from None
             except BlowfishDecryptionError:
@@ -193,16 +198,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._reply_bytes(status, body)
 
     def _reply_bytes(self, status: int, plain_json: bytes) -> None:
-        config = self.register.config
+        register = self.register
+        config = register.config
+        with register.lock:
+            encrypted = register.encrypts
+            deviations = register.deviations
+            unsigned, wrong_signature = deviations.unsigned, deviations.wrong_signature
         body = plain_json
-        if config.encrypt:
+        if encrypted:
             body = encrypt(plain_json, config.encryption_token).encode("ascii")
-        date = format_date(self.register.now())
-        headers = {
-            "Content-Type": "text/plain" if config.encrypt else "application/json",
-            "Date": date,
-            "Signature": sign(config.signature_key, date, body),
-        }
+        headers = {"Content-Type": "text/plain" if encrypted else "application/json"}
+        if not unsigned:
+            date = format_date(register.now())
+            key = config.signature_key + ("-not-the-key" if wrong_signature else "")
+            headers["Date"] = date
+            headers["Signature"] = sign(key, date, body)
         if request_id := self.headers.get("request-id"):
             headers["request-id"] = request_id
         self._send(status, body, headers)
@@ -254,6 +264,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     config.tables = int(data.get("tables", config.tables))
                 register.set_catalog(generate_catalog(config.products, config.seed, config.tables))
                 return {"ok": True}
+            case "POST", "deviations":
+                register.set_deviations(data)
+                return register.state()["deviations"]
             case "POST", "clock-skew":
                 with register.lock:
                     register.config.clock_skew_seconds = int(data["seconds"])

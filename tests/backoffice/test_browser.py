@@ -161,7 +161,11 @@ def create_paid_order(
 ) -> str:
     response = api.post(
         f"/api/backoffice/locations/{location.id}/transactions",
-        json={"channel": "kiosk", "lines": [{"item_id": item["id"], "quantity": 2}]},
+        json={
+            "channel": "kiosk",
+            "service_type": "eat_in",
+            "lines": [{"item_id": item["id"], "quantity": 2}],
+        },
     )
     assert response.status_code == 201, response.text
     order = response.json()
@@ -286,6 +290,7 @@ def test_a_manager_connects_syncs_follows_orders_and_disconnects_in_the_browser(
     paid_row = page.locator(f'[data-order="{paid_id}"]')
     expect(paid_row.locator('[data-col="pos"]')).to_contain_text("Paid")
     expect(paid_row.locator('[data-col="payment"]')).to_have_text("Paid")
+    expect(paid_row.locator('[data-col="channel"]')).to_contain_text("Eat in")
     simulator.set_faults(
         endpoint_status={"endpoint": "GetFreeTableNumber", "status": 409, "count": 1}
     )

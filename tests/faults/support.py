@@ -292,10 +292,11 @@ def paid_orders(location: Location, menu: Menu, count: int) -> list[str]:
     """`count` kiosk orders, each paid (which enqueues its push); returns their ids."""
     ids = []
     for index in range(count):
-        product = f"P{1 + index % 5}"
+        product = f"P{1 + index % 4}"  # P5 has a required modifier group
         txn = services.create_transaction(
             location,
             channel="kiosk",
+            service_type="takeaway",
             table_number=None,
             lines=[LineRequest(menu.items[product], 1 + index % 2)],
         )

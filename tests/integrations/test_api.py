@@ -256,6 +256,7 @@ def test_details_show_settings_status_and_newest_logs_first(
         "tables": [1, 2],
         "table_section_id": None,
         "payment_type_id": "PT3",
+        "allow_unsigned_responses": False,
     }
     assert body["sync_status"] == {
         "status": None,

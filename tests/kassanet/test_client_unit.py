@@ -26,12 +26,14 @@ from kassanet import (
     RetryPolicy,
     ServerError,
     SignatureError,
+    StaleResponseError,
     TimeoutError,
     encrypt,
     format_date,
     parse_product,
     sign,
 )
+from kassanet.testing import SigningTransport
 
 BASE = "https://pos.example.be/kassanet"
 KEY = "sig-key-SECRET-1234"
@@ -50,8 +52,14 @@ class Recorder:
 
 
 def make_client(
-    *, encrypted: bool = False, retry: RetryPolicy | None = None, sleeps: Recorder | None = None
+    *,
+    encrypted: bool = False,
+    retry: RetryPolicy | None = None,
+    sleeps: Recorder | None = None,
+    signed: bool = True,
+    allow_unsigned: bool = False,
 ) -> KassanetClient:
+    """A client whose respx answers are signed like a register's (unless ``signed=False``)."""
     return KassanetClient(
         BASE,
         KEY,
@@ -61,6 +69,8 @@ def make_client(
         retry=retry or RetryPolicy(max_attempts=4, initial_delay=0.5, jitter=lambda d: d),
         clock=lambda: NOW,
         sleep=sleeps or Recorder(),
+        transport=SigningTransport(KEY, clock=lambda: NOW) if signed else None,
+        allow_unsigned_responses=allow_unsigned,
     )
 
 
@@ -335,3 +345,105 @@ def test_secrets_never_appear_in_errors_or_logs(caplog: pytest.LogCaptureFixture
     assert "retrying" in caplog.text
     assert KEY not in text and TOKEN not in text
     assert "SECRET" not in text
+
+
+# -- authentic and fresh answers (protocol page, section 3) -----------------------------------
+
+
+@respx.mock
+def test_unsigned_success_answer_is_refused() -> None:
+    respx.get(f"{BASE}/test").respond(json={"status": "ok"})
+    with pytest.raises(SignatureError, match="The register's answer is not signed"):
+        make_client(signed=False).test()
+
+
+@respx.mock
+def test_unsigned_answer_is_accepted_only_when_the_integration_allows_it() -> None:
+    respx.get(f"{BASE}/test").respond(json={"status": "ok"})
+    assert make_client(signed=False, allow_unsigned=True).test().status == "ok"
+
+
+@respx.mock
+def test_allowing_unsigned_answers_still_checks_a_signature_that_is_there() -> None:
+    respx.get(f"{BASE}/test").respond(
+        json={"status": "ok"}, headers={"Date": "2026-11-26T19:33:10+00:00", "Signature": "ab"}
+    )
+    with pytest.raises(SignatureError, match="does not verify"):
+        make_client(signed=False, allow_unsigned=True).test()
+
+
+@pytest.mark.parametrize(
+    ("date", "stale"),
+    [
+        ("2026-11-26T19:28:10+00:00", False),  # 300 s before our clock: still fresh
+        ("2026-11-26T19:28:09+00:00", True),  # 301 s before: a replay
+        ("2026-11-26T19:38:11+00:00", True),  # 301 s ahead
+        ("2026-11-26T20:33:10+01:00", False),  # the same instant in another offset
+    ],
+)
+@respx.mock
+def test_answer_dated_more_than_300_seconds_from_our_clock_is_refused(
+    date: str, stale: bool
+) -> None:
+    body = b'{"status":"ok"}'
+    respx.get(f"{BASE}/test").respond(
+        content=body, headers={"Date": date, "Signature": sign(KEY, date, body)}
+    )
+    if stale:
+        with pytest.raises(StaleResponseError, match="replayed answer"):
+            make_client(signed=False).test()
+    else:
+        assert make_client(signed=False).test().status == "ok"
+
+
+@respx.mock
+def test_signed_error_answer_that_does_not_verify_keeps_its_status_but_not_its_text() -> None:
+    date = "2026-11-26T19:33:10+00:00"
+    respx.get(f"{BASE}/test").respond(
+        401,
+        json=error_body("INVALID_SIGNATURE", "the signature does not verify"),
+        headers={"Date": date, "Signature": sign("the-registers-other-key", date, b"x")},
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        make_client(signed=False).test()
+    assert caught.value.status_code == 401 and caught.value.code is None
+    assert "signature does not verify with our signature key" in caught.value.message
+    assert KEY not in caught.value.message
+
+
+@respx.mock
+def test_a_stale_error_answer_is_still_read() -> None:
+    body = json.dumps(error_body("CLOCK_SKEW")).encode()
+    date = "2026-11-26T19:43:10+00:00"
+    respx.get(f"{BASE}/test").respond(
+        401, content=body, headers={"Date": date, "Signature": sign(KEY, date, body)}
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        make_client(signed=False).test()
+    assert caught.value.code == "CLOCK_SKEW"
+
+
+@respx.mock
+def test_signed_error_answer_that_verifies_maps_to_its_status() -> None:
+    respx.get(f"{BASE}/test").respond(404, json=error_body("UNKNOWN_ENDPOINT"))
+    with pytest.raises(NotFoundError):
+        make_client(signed=True).test()
+
+
+@respx.mock
+def test_unsigned_error_answer_still_maps_to_its_status() -> None:
+    respx.get(f"{BASE}/test").respond(401, json=error_body("INVALID_SIGNATURE"))
+    with pytest.raises(AuthenticationError):
+        make_client(signed=False).test()
+
+
+@respx.mock
+def test_send_order_carries_service_type_only_when_given() -> None:
+    route = respx.post(f"{BASE}/SendOrder").respond(json={"table_number": 4, "bill_id": "B1"})
+    client = make_client()
+    client.send_order("T-1", 4, [], service_type="takeaway")
+    assert json.loads(route.calls.last.request.content)["service_type"] == "takeaway"
+    client.send_order("T-2", 4, [])
+    assert "service_type" not in json.loads(route.calls.last.request.content)
+    with pytest.raises(ValueError, match="eat_in, takeaway, delivery"):
+        client.send_order("T-3", 4, [], service_type="drive_in")

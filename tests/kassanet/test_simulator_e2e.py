@@ -45,16 +45,18 @@ def clean(sim: SimulatorHandle) -> None:
 
 
 def an_order_line(sim: SimulatorHandle) -> tuple[OrderLine, Decimal]:
-    product = next(
-        parse_product(p)
-        for p in sim.catalog()["products"]
-        if p["modifier_groups"] and p["modifier_groups"][0]["modifiers"]
+    product, modifier = next(
+        (product, modifier)
+        for product in map(parse_product, sim.catalog()["products"])
+        for group in product.modifier_groups
+        for modifier in group.modifiers
+        if modifier.price
     )
-    modifier = product.modifier_groups[0].modifiers[0]
     line = OrderLine(
         product.id, 2, product.price, (OrderLineModifier(modifier.id, 3, modifier.price),)
     )
-    return line, product.price * 2 + modifier.price * 3
+    # A modifier's quantity is per unit of its line (protocol page, section 6).
+    return line, 2 * (product.price + 3 * modifier.price)
 
 
 def test_reads_the_whole_catalog(sim: SimulatorHandle) -> None:

@@ -82,7 +82,7 @@ def test_a_bad_limit_is_a_400_saying_what_to_fix(location: Location, alice: Vend
     response = client_for(alice).get(f"/api/backoffice/locations/{location.id}/items", {"limit": 0})
 
     assert response.status_code == 400
-    assert response.json() == {"limit": ["Ensure this value is greater than or equal to 1."]}
+    assert response.json() == {"limit": ["Must be between 1 and 500."]}
 
 
 @pytest.mark.parametrize(

@@ -29,10 +29,15 @@ def paid_order(
     products: Sequence[tuple[str, int, Sequence[str]]] = (("P1", 2, ()),),
     channel: str = "kiosk",
     table_number: int | None = None,
+    service_type: str | None = None,
 ) -> Transaction:
     """A pending order whose payment is recorded with its push queued (no task enqueued)."""
     txn = services.create_transaction(
-        location, channel=channel, table_number=table_number, lines=lines_for(menu, *products)
+        location,
+        channel=channel,
+        table_number=table_number,
+        lines=lines_for(menu, *products),
+        service_type=service_type or ("takeaway" if channel == "kiosk" else None),
     )
     confirmed = TransactionRepository().confirm_payment(
         txn.id,

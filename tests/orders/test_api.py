@@ -63,6 +63,7 @@ def kiosk_order(api: APIClient, location: Location, menu: Menu) -> dict[str, Any
         location,
         {
             "channel": "kiosk",
+            "service_type": "eat_in",
             "lines": [
                 {
                     "item_id": menu.items["P1"],
@@ -98,10 +99,11 @@ def test_an_order_is_priced_exactly_from_the_current_menu(
 ) -> None:
     body = kiosk_order(api, location, shop_menu)
 
-    # 2 x 12.50 + 1 x 0.80 + 3 x 3.20
-    assert (body["total"], body["status"], body["currency"]) == ("35.40", "pending", "EUR")
+    # A modifier's quantity is per unit of its line: 2 x (12.50 + 1 x 0.80) + 3 x 3.20
+    assert (body["total"], body["status"], body["currency"]) == ("36.20", "pending", "EUR")
+    assert body["service_type"] == "eat_in"
     assert [(line["unit_price"], line["total"]) for line in body["lines"]] == [
-        ("12.50", "25.80"),
+        ("12.50", "26.60"),
         ("3.20", "9.60"),
     ]
     assert body["lines"][0]["modifiers"] == [
@@ -210,9 +212,9 @@ def test_a_payment_must_match_the_total_and_the_currency_exactly(
     txn = kiosk_order(api, location, shop_menu)
 
     assert confirm(payments_api, txn["id"], "35.39").json() == {
-        "amount": ["The amount 35.39 is not the order's total 35.40; it must be equal."]
+        "amount": ["The amount 35.39 is not the order's total 36.20; it must be equal."]
     }
-    assert confirm(payments_api, txn["id"], "35.40", currency="USD").json() == {
+    assert confirm(payments_api, txn["id"], "36.20", currency="USD").json() == {
         "currency": ["The currency USD is not the order's currency EUR; it must be equal."]
     }
     response = payments_api.post(
@@ -234,9 +236,9 @@ def test_without_an_integration_the_paid_order_says_why_it_was_not_pushed_and_re
 ) -> None:
     txn = kiosk_order(api, location, shop_menu)
 
-    first = confirm(payments_api, txn["id"], "35.40")
-    repeat = confirm(payments_api, txn["id"], "35.40")
-    conflict = confirm(payments_api, txn["id"], "35.40", reference="pi_2")
+    first = confirm(payments_api, txn["id"], "36.20")
+    repeat = confirm(payments_api, txn["id"], "36.20")
+    conflict = confirm(payments_api, txn["id"], "36.20", reference="pi_2")
 
     assert first.status_code == repeat.status_code == 200
     assert first.json() == repeat.json()
@@ -257,7 +259,7 @@ def test_an_order_paid_while_the_register_is_disconnected_is_kept_for_requeue(
     )
     txn = kiosk_order(api, location, shop_menu)
 
-    body = confirm(payments_api, txn["id"], "35.40").json()
+    body = confirm(payments_api, txn["id"], "36.20").json()
 
     push = body["external_data"][PROVIDER]
     assert (body["need_requeue"], body["pos_provider"], push["status"]) == (

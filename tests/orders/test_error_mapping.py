@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import respx
 
+import kassanet
 from integrations.credentials import Credentials
 from integrations.repository import CONNECTED, IntegrationRepository
 from locations.repository import Location
@@ -18,11 +21,20 @@ from tests.orders.helpers import paid_order
 
 pytestmark = pytest.mark.django_db
 BASE = "http://127.0.0.1:9/kassanet/"
+KEY = "k" * 16
 CATALOG = {
     "products": [
         {"id": "P1", "name": "Croque", "kitchen_name": "C", "price": "12.50", "modifier_groups": []}
     ]
 }
+
+
+def signed(payload: Any) -> httpx.Response:
+    """A 200 answer signed with the integration's key, as a register answers."""
+    body = json.dumps(payload).encode()
+    date = kassanet.format_date(datetime.now(UTC))
+    headers = {"Date": date, "Signature": kassanet.sign(KEY, date, body)}
+    return httpx.Response(200, content=body, headers=headers)
 
 
 def error(status: int, code: str) -> httpx.Response:
@@ -35,7 +47,7 @@ def order_id(location: Location, indexed_db: Any, clock: Clock) -> str:
     integration = repo.upsert(
         location.id,
         PROVIDER,
-        Credentials(BASE, "k" * 16, "t" * 16, False),
+        Credentials(BASE, KEY, "t" * 16, False),
         {"tables": [1, 2], "payment_type_id": "PT3"},
     )
     repo.set_connection(integration.id, CONNECTED, "Connected.")
@@ -82,8 +94,10 @@ def test_a_bill_not_found_after_sending_fails_with_the_register_code(
     order_id: str, pusher: OrderPusher
 ) -> None:
     with respx.mock() as mock:
-        mock.get(BASE + "GetFreeTableNumber").respond(json={"table_number": 2})
-        mock.post(BASE + "SendOrder").respond(json={"table_number": 2, "bill_id": "B9"})
+        mock.get(BASE + "GetFreeTableNumber").mock(return_value=signed({"table_number": 2}))
+        mock.post(BASE + "SendOrder").mock(
+            return_value=signed({"table_number": 2, "bill_id": "B9"})
+        )
         mock.get(BASE + "GetBill").mock(return_value=error(404, "BILL_NOT_FOUND"))
 
         assert pusher.advance(order_id, IN_FLIGHT) == Outcome(PushStatus.FAILED)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -101,12 +101,35 @@ def _remember_catalog(simulator: SimulatorHandle) -> None:
     _original_catalog.update(simulator.catalog())
 
 
+def required_picks(product_id: str) -> list[str]:
+    """The register's modifier ids an order of `product_id` must choose (each group's `min`)."""
+    product = next(p for p in _original_catalog["products"] if p["id"] == product_id)
+    return [
+        modifier["id"]
+        for group in product["modifier_groups"]
+        for modifier in group["modifiers"][: group["min"]]
+    ]
+
+
 def order(
-    api: APIClient, location: Location, menu: Menu, product: str = "P1", qty: int = 1
+    api: APIClient,
+    location: Location,
+    menu: Menu,
+    product: str = "P1",
+    qty: int = 1,
+    modifiers: Sequence[str] | None = None,
 ) -> dict[str, Any]:
+    """A kiosk order of `qty` x `product` with `modifiers` (register ids, one per unit each),
+    or, when None, with the options its required modifier groups need."""
+    chosen = required_picks(product) if modifiers is None else modifiers
+    line = {
+        "item_id": menu.items[product],
+        "quantity": qty,
+        "modifiers": [{"modifier_id": menu.modifiers[m], "quantity": 1} for m in chosen],
+    }
     response = api.post(
         f"/api/backoffice/locations/{location.id}/transactions",
-        {"channel": "kiosk", "lines": [{"item_id": menu.items[product], "quantity": qty}]},
+        {"channel": "kiosk", "service_type": "takeaway", "lines": [line]},
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -196,6 +219,47 @@ def test_a_paid_order_reaches_the_register_as_a_paid_bill(
         "B000001",
         None,
     )
+
+
+@pytest.mark.parametrize(
+    ("product", "qty", "modifiers", "total"),
+    [
+        ("P2", 2, ["M4-2"], "43.80"),  # 2 x (20.40 + 1.50)
+        ("P8", 3, ["M5-1", "M6-1", "M6-2"], "24.00"),  # 3 x (2.90 + 2.30 + 2.80 + 0.00)
+        ("P6", 2, ["M5-2"], "10.60"),  # 2 x (4.30 + 1.00)
+    ],
+)
+def test_orders_of_several_units_with_priced_modifiers_end_paid(
+    shop: Any,
+    api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
+    product: str,
+    qty: int,
+    modifiers: list[str],
+    total: str,
+) -> None:
+    """The bug found against an independent register: a modifier is priced per unit."""
+    location, _integration, menu = shop
+    txn = order(api, location, menu, product, qty, modifiers)
+    assert txn["total"] == total
+
+    assert confirm(api, txn).status_code == 200
+    wait_all([txn["id"]], "paid", stack, timeout=20)
+
+    assert_paid_exactly_once(simulator, [txn["id"]])
+    assert simulator.payments()[0]["amount"] == total
+    (bill,) = simulator.bills()
+    assert bill["total"] == total
+    (line,) = bill["lines"]
+    assert (line["product_id"], line["quantity"], line["service_type"]) == (
+        product,
+        qty,
+        "takeaway",
+    )
+    assert [(m["modifier_id"], m["quantity"]) for m in line["modifiers"]] == [
+        (m, 1) for m in modifiers
+    ]
 
 
 def test_fifty_concurrent_orders_on_ten_tables_are_each_paid_once_on_their_own_table(

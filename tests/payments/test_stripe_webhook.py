@@ -208,3 +208,18 @@ def test_without_a_secret_the_endpoint_refuses_everything(
     assert response.status_code == 404
     assert response.json() == {"detail": "Stripe webhooks are not enabled on this server."}
     assert status_of(txn) == "pending"
+
+
+def test_the_webhooks_have_their_own_rate_per_sending_address(
+    settings: Any, location: Location
+) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "1/minute", "user": "off", "webhooks": "3/minute"},
+    }
+    txn = new_order(location)
+    body = succeeded(txn.id)
+
+    codes = [post(body, signature(body)).status_code for _ in range(4)]
+
+    assert codes == [200, 200, 200, 429]  # not cut at the anonymous rate of 1

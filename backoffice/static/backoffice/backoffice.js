@@ -206,6 +206,12 @@ function renderCredentials(integration) {
   bound("signature_key").textContent = credentials.signature_key;
   bound("encryption_token").textContent = credentials.encryption_token;
   bound("enable_encryption").textContent = credentials.enable_encryption ? "On" : "Off";
+  const signatures = bound("answer_signatures");
+  signatures.replaceChildren(
+    settings.allow_unsigned_responses
+      ? badge("Warning: unsigned answers are accepted; anyone between us and the register could forge them", "warn")
+      : "Must be signed by the register",
+  );
   bound("sync_time").textContent = settings.sync_time_local
     ? `${settings.sync_time_local} (${location.timezone})`
     : "Off";
@@ -392,7 +398,7 @@ function prefill(panel) {
 
 async function testConnection(event) {
   await busy(event.currentTarget, "Testing…", async () => {
-    const result = await api("GET", urls.test);
+    const result = await api("POST", urls.test);
     if (result.connected) notify(result.message, "ok");
     else notify("Connection test failed: the reason is shown under Status.", "bad");
     await loadIntegration();
@@ -478,6 +484,9 @@ async function loadOrders() {
   state.ordersTimer = setTimeout(loadOrders, inFlight ? ORDERS_POLL_BUSY_MS : ORDERS_POLL_IDLE_MS);
 }
 
+// How the register prints each line's VAT (the order's `service_type`).
+const SERVICE_TYPE = { eat_in: "Eat in", takeaway: "Takeaway", delivery: "Delivery" };
+
 function renderOrders(orders) {
   bound("orders-empty").hidden = orders.length > 0;
   bound("orders-wrap").hidden = orders.length === 0;
@@ -490,7 +499,12 @@ function orderRow(order) {
   const reference = `#${order.id.slice(-6)}`;
   const row = el("tr", { attrs: { "data-order": order.id } }, [
     el("td", {}, [localTime(order.created_at), el("span", { text: reference, className: "ref" })]),
-    el("td", { text: order.channel.replaceAll("_", " ") }),
+    el("td", { attrs: { "data-col": "channel" } }, [
+      order.channel.replaceAll("_", " "),
+      order.service_type
+        ? el("span", { text: SERVICE_TYPE[order.service_type] || order.service_type, className: "ref" })
+        : "",
+    ]),
     el("td", { text: money(order.total, order.currency), className: "num" }),
     el("td", { attrs: { "data-col": "payment" } }, [
       badge(order.status === "paid" ? "Paid" : "Pending", order.status === "paid" ? "ok" : ""),
