@@ -232,6 +232,7 @@ def test_a_paid_order_reaches_the_register_as_a_paid_bill(
 def test_orders_of_several_units_with_priced_modifiers_end_paid(
     shop: Any,
     api: APIClient,
+    payments_api: APIClient,
     simulator: SimulatorHandle,
     stack: CeleryStack,
     product: str,
@@ -244,7 +245,7 @@ def test_orders_of_several_units_with_priced_modifiers_end_paid(
     txn = order(api, location, menu, product, qty, modifiers)
     assert txn["total"] == total
 
-    assert confirm(api, txn).status_code == 200
+    assert confirm(payments_api, txn).status_code == 200
     wait_all([txn["id"]], "paid", stack, timeout=20)
 
     assert_paid_exactly_once(simulator, [txn["id"]])
