@@ -1,4 +1,4 @@
-"""Vendors (restaurant operators) and which users belong to them.
+"""Vendors (restaurant operators), which users belong to them, and API tokens.
 
 Users and their tokens live in Django's database; a vendor's locations live in MongoDB and
 point to the vendor by `vendor_id` (the `Vendor.pk` as a string).
@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from knox.models import AbstractAuthToken
+
+from accounts.roles import ROLE_CHOICES
 
 
 class Vendor(models.Model):
@@ -28,3 +31,15 @@ class VendorMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.vendor}"
+
+
+class ApiToken(AbstractAuthToken):
+    """A knox token (only its SHA-512 digest is stored; it expires) with the role it grants."""
+
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES)
+
+    class Meta:
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.token_key}… {self.role} of {self.user}"

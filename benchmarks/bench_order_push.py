@@ -180,7 +180,11 @@ def run(
     def confirm(txn: Any) -> None:
         started[txn.id] = datetime.now(UTC)
         services.confirm_payment(
-            txn, amount=txn.total, payment_provider="bench", payment_reference=f"pi_{txn.id}"
+            txn,
+            amount=txn.total,
+            currency=txn.currency,
+            payment_provider="bench",
+            payment_reference=f"pi_{txn.id}",
         )
 
     t0 = time.monotonic()

@@ -36,6 +36,11 @@ def _as_field_error(check: Any, value: Any) -> Any:
 
 
 CREDENTIAL_FIELDS = ("base_url", "signature_key", "encryption_token", "enable_encryption")
+SECRET_FIELDS = ("signature_key", "encryption_token")
+NEW_URL_NEEDS_SECRETS = (
+    "A new base_url needs the signature_key and encryption_token in the same request; "
+    "the stored ones are never sent to another address."
+)
 KEEPS_STORED = " Required to connect; omit it later to keep the stored value."
 
 
@@ -44,7 +49,7 @@ class ConnectSerializer(StrictSerializer):
 
     Every credential field is required for the first connect. On an update an omitted one
     keeps its stored value, so settings such as `sync_time` can change without re-entering
-    the secrets. Pass the stored credentials as `context={"stored": Credentials}`.
+    the secrets; but a changed `base_url` needs both secrets again (400 otherwise). Pass the stored credentials as `context={"stored": Credentials}`.
     """
 
     base_url = serializers.CharField(
@@ -113,6 +118,13 @@ class ConnectSerializer(StrictSerializer):
             raise serializers.ValidationError(
                 {name: [serializers.Field.default_error_messages["required"]] for name in missing}
             )
+        if stored is not None and attrs.get("base_url", stored.base_url) != stored.base_url:
+            # Stored secrets never follow a new address: signed traffic can't be redirected.
+            absent = [name for name in SECRET_FIELDS if name not in attrs]
+            if absent:
+                raise serializers.ValidationError(
+                    {name: [NEW_URL_NEEDS_SECRETS] for name in absent}
+                )
         for name in missing:
             attrs[name] = getattr(stored, name)
         return attrs

@@ -15,9 +15,10 @@ from accounts.api import (
     AUTH_ERRORS,
     NOT_FOUND,
     VALIDATION_ERROR,
-    VendorPermission,
+    allow,
     vendor_location_or_404,
 )
+from accounts.roles import ADMIN, CHANNEL, SUPPORT
 from integrations.providers import PROVIDERS
 from integrations.repository import Integration
 from integrations.serializers import (
@@ -41,9 +42,13 @@ TAGS = ["kassanet"]
 
 
 class KassanetView(APIView):
-    """Resolves `provider` and `location_id` for the caller, or answers 404."""
+    """Resolves `provider` and `location_id` for the caller, or answers 404.
 
-    permission_classes = [VendorPermission]
+    Reading an integration (masked credentials, connection and sync status: whether the
+    register is ready for orders) is for admin, channel and support; changing it for admin.
+    """
+
+    permission_classes = [allow(ADMIN, CHANNEL, SUPPORT, post=(ADMIN,), delete=(ADMIN,))]
 
     def service_and_location(
         self, request: Request, provider: str, location_id: str
@@ -140,6 +145,7 @@ class ConnectionTestView(KassanetView):
     """The connection test changes state (connection status, payment type, logs), so a session
     (cookie) caller must use POST, where CSRF is checked; GET stays for API token clients."""
 
+    permission_classes = [allow(ADMIN, SUPPORT)]
     throttle_scope = "connection-test"
 
     @extend_schema(

@@ -79,6 +79,11 @@ class LocationRepository:
         cursor = self._collection.find({"vendor_id": vendor_id}).sort("name", 1)
         return [Location.from_document(doc) for doc in cursor]
 
+    def list_all(self) -> list[Location]:
+        """Every vendor's locations (the platform's support role)."""
+        cursor = self._collection.find({}).sort([("vendor_id", 1), ("name", 1)])
+        return [Location.from_document(doc) for doc in cursor]
+
     def find_by_name(self, vendor_id: str, name: str) -> Location | None:
         doc = self._collection.find_one({"vendor_id": vendor_id, "name": name})
         return Location.from_document(doc) if doc else None

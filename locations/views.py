@@ -10,25 +10,32 @@ from accounts.api import (
     AUTH_ERRORS,
     NOT_FOUND,
     VALIDATION_ERROR,
-    VendorPermission,
+    allow,
     request_vendor_id,
+    sees_every_vendor,
     vendor_location_or_404,
 )
+from accounts.roles import ADMIN, CHANNEL, SUPPORT
 from locations.repository import LocationRepository
 from locations.serializers import LocationCreateSerializer, LocationSerializer
 
 
 class LocationListView(APIView):
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, CHANNEL, SUPPORT, post=(ADMIN,))]
 
     @extend_schema(
         operation_id="locations_list",
-        summary="List your vendor's locations",
+        summary="List your vendor's locations (every vendor's for support)",
         responses={200: LocationSerializer(many=True), **AUTH_ERRORS},
         tags=["locations"],
     )
     def get(self, request: Request) -> Response:
-        locations = LocationRepository().list_for_vendor(str(request_vendor_id(request)))
+        repository = LocationRepository()
+        locations = (
+            repository.list_all()
+            if sees_every_vendor(request)
+            else repository.list_for_vendor(str(request_vendor_id(request)))
+        )
         return Response(LocationSerializer(locations, many=True).data)
 
     @extend_schema(
@@ -48,7 +55,7 @@ class LocationListView(APIView):
 
 
 class LocationDetailView(APIView):
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, CHANNEL, SUPPORT)]
 
     @extend_schema(
         operation_id="locations_retrieve",

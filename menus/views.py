@@ -34,8 +34,10 @@ from accounts.api import (
     VALIDATION_ERROR,
     ApiErrorSerializer,
     VendorPermission,
+    allow,
     vendor_location_or_404,
 )
+from accounts.roles import ADMIN, CHANNEL, SUPPORT
 from integrations.views import PATH_PARAMETERS, KassanetView
 from menus.edits import EditError, effective_item_ids, reorder_display_group, update_item
 from menus.images import delete_item_image, store_item_image
@@ -104,6 +106,8 @@ class RegisterUnavailable(APIException):
 
 
 class SyncMenuView(KassanetView):
+    permission_classes = [VendorPermission]  # admin: a vendor's staff
+
     @extend_schema(
         operation_id="kassanet_sync_menu",
         summary="Start a full menu import (or a preview) in the background",
@@ -338,7 +342,7 @@ class DisplayGroupEditView(APIView):
 class LocationRecordsView(APIView):
     """A paginated list of one kind of a location's menu records."""
 
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, CHANNEL, SUPPORT)]
     repository: ClassVar[type[ImportedRecordRepository]]
     serializer: ClassVar[type[serializers.Serializer[Any]]]
 

@@ -17,6 +17,13 @@ register_indexes(
         ),
         # ResumeStalledOrderPushesJob: in-flight pushes by due time.
         IndexModel([("pos_status", ASCENDING), ("pos_due_at", ASCENDING)], name="pos_due"),
+        # A payment (provider, reference) pays at most one order (docs/security.md).
+        IndexModel(
+            [("payment.provider", ASCENDING), ("payment.reference", ASCENDING)],
+            name="payment_provider_reference",
+            unique=True,
+            partialFilterExpression={"payment.reference": {"$type": "string"}},
+        ),
         # requeue_orders: the integration's orders kept with need_requeue.
         IndexModel(
             [("pos_integration_id", ASCENDING), ("need_requeue", ASCENDING)],

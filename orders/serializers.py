@@ -77,8 +77,13 @@ class TransactionCreateSerializer(StrictSerializer):
 
 class PaymentConfirmedSerializer(StrictSerializer):
     amount = _money(help_text='The amount paid, as a string: "12.50". Must equal the total.')
+    currency = serializers.CharField(
+        min_length=3, max_length=3, help_text="ISO 4217 code; must be the order's currency."
+    )
     payment_provider = serializers.CharField(max_length=50)
-    payment_reference = serializers.CharField(max_length=200)
+    payment_reference = serializers.CharField(
+        max_length=200, help_text="Confirms at most one order with this payment_provider."
+    )
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict) and "amount" in data and not isinstance(data["amount"], str):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from pymongo.errors import DuplicateKeyError
 
 import kassanet
 from integrations.repository import Integration, IntegrationRepository
@@ -69,11 +70,15 @@ LOCK_SWEEP_BATCH = 1000
 
 
 class PaymentMismatchError(ValueError):
-    """The confirmed amount is not the order's total."""
+    """The confirmed amount or currency is not the order's (`field` names which)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class PaymentConflictError(Exception):
-    """The order is already paid with another payment."""
+    """The order is already paid with another payment, or the payment paid another order."""
 
 
 class NotRetryableError(Exception):
@@ -126,6 +131,7 @@ def confirm_payment(
     txn: Transaction,
     *,
     amount: Decimal,
+    currency: str,
     payment_provider: str,
     payment_reference: str,
     transactions: TransactionRepository | None = None,
@@ -133,8 +139,12 @@ def confirm_payment(
 ) -> Confirmation:
     """Record the payment and start the push to the location's register, once.
 
-    A repeat with the same payment changes nothing; another payment for an already paid
-    order raises PaymentConflictError; an amount other than the total PaymentMismatchError.
+    Every way an order gets paid comes here: the payments service's `payment-confirmed`
+    call and the Stripe and Viva Wallet webhooks (`orders.webhooks`), after they verified
+    the payment with its provider. A repeat with the same payment changes nothing; another
+    payment for an already paid order, or a (provider, reference) pair that already paid
+    another order (a unique index), raises PaymentConflictError; an amount other than the
+    total or another currency than the order's raises PaymentMismatchError.
     """
     transactions = transactions or TransactionRepository()
     integrations = integrations or IntegrationRepository()
@@ -142,19 +152,30 @@ def confirm_payment(
         return Confirmation(_same_payment(txn, amount, payment_provider, payment_reference), False)
     if amount != txn.total:
         raise PaymentMismatchError(
-            f"The amount {amount} is not the order's total {txn.total}; it must be equal."
+            "amount", f"The amount {amount} is not the order's total {txn.total}; it must be equal."
+        )
+    if currency.upper() != txn.currency.upper():
+        raise PaymentMismatchError(
+            "currency",
+            f"The currency {currency} is not the order's currency {txn.currency}; "
+            "it must be equal.",
         )
     integration = choose_integration(txn.location_id, integrations)
-    claimed = transactions.confirm_payment(
-        txn.id,
-        amount=amount,
-        payment_provider=payment_provider,
-        payment_reference=payment_reference,
-        push_provider=integration.provider if integration else None,
-        integration_id=integration.id if integration else None,
-        pos_message="" if integration else NO_INTEGRATION,
-        now=now_utc(),
-    )
+    try:
+        claimed = transactions.confirm_payment(
+            txn.id,
+            amount=amount,
+            payment_provider=payment_provider,
+            payment_reference=payment_reference,
+            push_provider=integration.provider if integration else None,
+            integration_id=integration.id if integration else None,
+            pos_message="" if integration else NO_INTEGRATION,
+            now=now_utc(),
+        )
+    except DuplicateKeyError:
+        raise PaymentConflictError(
+            f"The payment {payment_provider} {payment_reference} already paid another order."
+        ) from None
     if claimed is None:  # a concurrent confirmation won
         current = transactions.get(txn.id)
         assert current is not None

@@ -1,7 +1,11 @@
 """Transactions endpoints under `/api/backoffice/`.
 
 Every view scopes to the caller's vendor (`accounts.api`): another vendor's location or
-transaction answers 404, like a missing one. Each calls one service and shapes the answer.
+transaction answers 404, like a missing one; the platform's support and payments tokens
+see every vendor's. Each calls one service and shapes the answer. Roles: a vendor's admin
+and channel create orders, admin and support list them and retry failed pushes, and only
+the payments service confirms a payment (`payment-confirmed`; the providers' webhooks are
+in `orders.webhooks`).
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ from accounts.api import (
     AUTH_ERRORS,
     VALIDATION_ERROR,
     ApiErrorSerializer,
-    VendorPermission,
+    allow,
     request_vendor_id,
+    sees_every_vendor,
     vendor_location_or_404,
 )
+from accounts.roles import ADMIN, CHANNEL, PAYMENTS, SUPPORT
 from orders import services
 from orders.pricing import LineRequest, ModifierRequest, PricingError
 from orders.repository import Transaction, TransactionRepository
@@ -44,7 +50,11 @@ CONFLICT = OpenApiResponse(ApiErrorSerializer, description="The request conflict
 
 def _transaction_or_404(request: Request, transaction_id: str) -> Transaction:
     vendor_id = request_vendor_id(request)
-    txn = TransactionRepository().get_for_vendor(transaction_id, vendor_id) if vendor_id else None
+    repository = TransactionRepository()
+    if sees_every_vendor(request):
+        txn = repository.get(transaction_id)
+    else:
+        txn = repository.get_for_vendor(transaction_id, vendor_id) if vendor_id else None
     if txn is None:
         raise NotFound("Transaction not found.")
     return txn
@@ -67,7 +77,7 @@ def _lines(validated: list[dict[str, Any]]) -> list[LineRequest]:
 
 
 class LocationTransactionsView(APIView):
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, SUPPORT, post=(ADMIN, CHANNEL))]
 
     @extend_schema(
         operation_id="transactions_create",
@@ -132,7 +142,7 @@ class LocationTransactionsView(APIView):
 
 
 class TransactionView(APIView):
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, CHANNEL, SUPPORT)]
 
     @extend_schema(
         operation_id="transactions_retrieve",
@@ -145,14 +155,17 @@ class TransactionView(APIView):
 
 
 class PaymentConfirmedView(APIView):
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(PAYMENTS)]
 
     @extend_schema(
         operation_id="transactions_payment_confirmed",
         tags=TAGS,
         summary="Record the payment and push the order to the register (idempotent)",
-        description="A repeat with the same payment answers the same and pushes nothing "
-        "again; another payment_reference for a paid order is a 409.",
+        description="Only the platform's payments service may call it (`create_service_token "
+        "payments`); no vendor user or device can mark an order paid. A repeat with the same "
+        "payment answers the same and pushes nothing again; another payment_reference for a "
+        "paid order, or a payment_provider and payment_reference that already paid another "
+        "order, is a 409. amount and currency must equal the order's (400).",
         request=PaymentConfirmedSerializer,
         responses={
             200: TransactionSerializer,
@@ -169,14 +182,14 @@ class PaymentConfirmedView(APIView):
         try:
             confirmation = services.confirm_payment(txn, **serializer.validated_data)
         except services.PaymentMismatchError as error:
-            raise serializers.ValidationError({"amount": [str(error)]}) from error
+            raise serializers.ValidationError({error.field: [str(error)]}) from error
         except services.PaymentConflictError as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
         return Response(_data(confirmation.transaction))
 
 
 class RetryPosView(APIView):
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, SUPPORT)]
 
     @extend_schema(
         operation_id="transactions_retry_pos",

@@ -23,9 +23,10 @@ from accounts.api import (
     AUTH_ERRORS,
     VALIDATION_ERROR,
     ApiErrorSerializer,
-    VendorPermission,
+    allow,
     vendor_location_or_404,
 )
+from accounts.roles import ADMIN, SUPPORT
 from locations.repository import Location
 from tables import qr, services
 from tables.repository import TableSection
@@ -51,7 +52,7 @@ def _serialize(section: TableSection) -> Any:
 
 
 class TableSectionListView(APIView):
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, SUPPORT, post=(ADMIN,))]
 
     @extend_schema(
         operation_id="table_sections_list",
@@ -87,7 +88,7 @@ class TableSectionListView(APIView):
 
 
 class TableSectionDetailView(APIView):
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, SUPPORT, delete=(ADMIN,))]
 
     @extend_schema(
         operation_id="table_sections_retrieve",
@@ -143,7 +144,7 @@ def _attachment(content: bytes, content_type: str, filename: str) -> HttpRespons
 
 
 class TableSectionQrZipView(APIView):
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, SUPPORT)]
     content_negotiation_class = JsonFirstNegotiation
 
     @extend_schema(
@@ -160,7 +161,7 @@ class TableSectionQrZipView(APIView):
 
 
 class TableSectionQrPdfView(APIView):
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, SUPPORT)]
     content_negotiation_class = JsonFirstNegotiation
 
     @extend_schema(

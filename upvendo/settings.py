@@ -87,7 +87,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "django_celery_beat",
     "upvendo",
@@ -366,11 +366,11 @@ DEFAULT_FROM_EMAIL = env.str(
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "upvendo.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + ([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
 }
@@ -385,6 +385,24 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"ImportRunStatusEnum": "menus.runs.RUN_STATUSES"},
 }
 
+# --- API tokens and payment webhooks (docs/security.md) -------------------------------------
+# Hashed, expiring django-rest-knox tokens with a role each (accounts.models.ApiToken).
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+REST_KNOX = {"TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS), "AUTH_HEADER_PREFIX": "Token"}
+# Stripe: the endpoint's signing secret (whsec_...) and how old a signed event may be.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Viva Wallet: the webhook verification key is read with the merchant id and API key; each
+# event's transaction is read back with the OAuth2 client credentials before it is trusted.
+VIVA_MERCHANT_ID = env.str("VIVA_MERCHANT_ID", default="")
+VIVA_API_KEY = env.str("VIVA_API_KEY", default="")
+VIVA_CLIENT_ID = env.str("VIVA_CLIENT_ID", default="")
+VIVA_CLIENT_SECRET = env.str("VIVA_CLIENT_SECRET", default="")
+VIVA_BASE_URL = env.str("VIVA_BASE_URL", default="https://www.vivapayments.com")
+VIVA_ACCOUNTS_URL = env.str("VIVA_ACCOUNTS_URL", default="https://accounts.vivapayments.com")
+VIVA_API_URL = env.str("VIVA_API_URL", default="https://api.vivapayments.com")
+VIVA_TIMEOUT_SECONDS = env.float("VIVA_TIMEOUT_SECONDS", default=10.0)
 # --- Web hardening (docs/security.md, "Web and deployment") ----------------------------------
 # Login lockout (django-axes): AXES_FAILURE_LIMIT failed logins for one user name from one
 # client address lock that pair out for AXES_COOLOFF_MINUTES (the login page answers 429).
@@ -440,6 +458,8 @@ _API_THROTTLING: dict[str, Any] = {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),
         "connection-test": env.str("API_THROTTLE_CONNECTION_TEST", default="20/minute"),
+        # The payment providers' webhooks, per sending address (Stripe and Viva send from few).
+        "webhooks": env.str("API_THROTTLE_WEBHOOKS", default="600/minute"),
     },
     "NUM_PROXIES": NUM_PROXIES,
 }

@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/backoffice/", include("incidents.urls")),
     path("api/support/", include(support_api)),
     *support_pages,
+    path("api/webhooks/", include("orders.webhook_urls")),
     path("api/docs/", api_docs, name="api-docs"),
     path("", include("backoffice.urls")),
     # Uploaded menu images from the file system storage (DEBUG only; a no-op otherwise).

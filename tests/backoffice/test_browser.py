@@ -34,7 +34,8 @@ from playwright.sync_api import (
 )
 from pymongo.database import Database
 
-from accounts.services import VendorUser, ensure_vendor_user
+from accounts.roles import PAYMENTS
+from accounts.services import VendorUser, create_service_token, ensure_vendor_user
 from integrations.services import get_service
 from kassanet.testing import SimulatorHandle, start_simulator
 from locations.repository import Location
@@ -73,6 +74,13 @@ WORKER_SETTINGS = {
 @pytest.fixture
 def demo(transactional_db: Any) -> VendorUser:
     return ensure_vendor_user("demo", "Demo Restaurants", password="demo-password")
+
+
+@pytest.fixture
+def payments_token(transactional_db: Any) -> str:
+    """The payments service's token (only it may confirm a payment); made before the browser
+    starts, as the ORM refuses to run beside Playwright's event loop."""
+    return create_service_token(PAYMENTS).token
 
 
 @pytest.fixture
@@ -153,7 +161,9 @@ class Bodies:
                 assert secret.encode() not in body, f"a secret is in the answer to {url}"
 
 
-def create_paid_order(api: httpx.Client, location: Location, item: dict[str, Any]) -> str:
+def create_paid_order(
+    api: httpx.Client, payments_token: str, location: Location, item: dict[str, Any]
+) -> str:
     response = api.post(
         f"/api/backoffice/locations/{location.id}/transactions",
         json={
@@ -166,8 +176,10 @@ def create_paid_order(api: httpx.Client, location: Location, item: dict[str, Any
     order = response.json()
     confirmed = api.post(
         f"/api/backoffice/transactions/{order['id']}/payment-confirmed",
+        headers={"Authorization": f"Token {payments_token}"},
         json={
             "amount": order["total"],
+            "currency": order["currency"],
             "payment_provider": "stripe",
             "payment_reference": f"pi_{order['id']}",
         },
@@ -179,6 +191,7 @@ def create_paid_order(api: httpx.Client, location: Location, item: dict[str, Any
 def test_a_manager_connects_syncs_follows_orders_and_disconnects_in_the_browser(
     live_server: Any,
     demo: VendorUser,
+    payments_token: str,
     brasserie: Location,
     simulator: SimulatorHandle,
     worker: Worker,
@@ -277,7 +290,7 @@ def test_a_manager_connects_syncs_follows_orders_and_disconnects_in_the_browser(
     # Orders: one paid; one the register refuses, then retried.
     items = api.get(f"/api/backoffice/locations/{brasserie.id}/items?limit=500").json()["results"]
     plain = [item for item in items if all(g["min"] == 0 for g in item["modifier_groups"])]
-    paid_id = create_paid_order(api, brasserie, plain[0])
+    paid_id = create_paid_order(api, payments_token, brasserie, plain[0])
     page.get_by_role("button", name="Refresh orders").click()
     paid_row = page.locator(f'[data-order="{paid_id}"]')
     expect(paid_row.locator('[data-col="pos"]')).to_contain_text("Paid")
@@ -286,7 +299,7 @@ def test_a_manager_connects_syncs_follows_orders_and_disconnects_in_the_browser(
     simulator.set_faults(
         endpoint_status={"endpoint": "GetFreeTableNumber", "status": 409, "count": 1}
     )
-    failed_id = create_paid_order(api, brasserie, plain[1])
+    failed_id = create_paid_order(api, payments_token, brasserie, plain[1])
     page.get_by_role("button", name="Refresh orders").click()
     failed_row = page.locator(f'[data-order="{failed_id}"]')
     expect(failed_row.locator('[data-col="pos"]')).to_contain_text("Failed")

@@ -301,7 +301,11 @@ def paid_orders(location: Location, menu: Menu, count: int) -> list[str]:
             lines=[LineRequest(menu.items[product], 1 + index % 2)],
         )
         services.confirm_payment(
-            txn, amount=txn.total, payment_provider="stripe", payment_reference=f"pi_{txn.id}"
+            txn,
+            amount=txn.total,
+            currency=txn.currency,
+            payment_provider="stripe",
+            payment_reference=f"pi_{txn.id}",
         )
         ids.append(txn.id)
     return ids

@@ -243,11 +243,16 @@ def test_orders_waiting_past_the_threshold_open_one_incident(
         txn = services.create_transaction(
             location,
             channel="kiosk",
+            service_type="takeaway",
             table_number=None,
             lines=[services.LineRequest(menu.items["P1"], 1, [])],
         )
         services.confirm_payment(
-            txn, amount=txn.total, payment_provider="stripe", payment_reference=f"pi_{txn.id}"
+            txn,
+            amount=txn.total,
+            currency=txn.currency,
+            payment_provider="stripe",
+            payment_reference=f"pi_{txn.id}",
         )
     now = datetime.now(UTC)
     assert detection.check(now + timedelta(minutes=4)).opened == 0

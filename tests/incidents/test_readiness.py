@@ -78,11 +78,16 @@ def test_too_many_waiting_orders_pause_ordering(
         txn = services.create_transaction(
             location,
             channel="kiosk",
+            service_type="takeaway",
             table_number=None,
             lines=[services.LineRequest(menu.items["P1"], 1, [])],
         )
         services.confirm_payment(
-            txn, amount=txn.total, payment_provider="stripe", payment_reference=f"pi_{txn.id}"
+            txn,
+            amount=txn.total,
+            currency=txn.currency,
+            payment_provider="stripe",
+            payment_reference=f"pi_{txn.id}",
         )
 
     for expected in (True, True, False):

@@ -8,7 +8,8 @@ import pytest
 from bson import ObjectId
 from pymongo.database import Database
 
-from accounts.services import ensure_vendor_user
+from accounts.roles import ADMIN
+from accounts.services import ensure_vendor_user, issue_token
 from integrations import validation
 from integrations.events import reload_menu_channel
 from integrations.imported_data import IMPORTED_COLLECTIONS
@@ -93,6 +94,47 @@ def test_an_update_without_credentials_keeps_the_stored_ones(
         stored.credentials.encryption_token,
         stored.credentials.enable_encryption,
     ) == ("https://127.0.0.1:9/kassanet/", SIGNATURE_KEY, ENCRYPTION_TOKEN, True)
+
+
+def test_a_new_base_url_needs_both_secrets_in_the_same_request(
+    api: RecordingClient, location: Location
+) -> None:
+    api.post(url(location.id), connect_body(), format="json")
+    message = (
+        "A new base_url needs the signature_key and encryption_token in the same request; "
+        "the stored ones are never sent to another address."
+    )
+
+    alone = api.post(url(location.id), {"base_url": "https://127.0.0.2/k/"}, format="json")
+    one_secret = api.post(
+        url(location.id),
+        {"base_url": "https://127.0.0.2/k/", "signature_key": "a-new-signature-key"},
+        format="json",
+    )
+    same_url = api.post(
+        url(location.id), {"base_url": "https://127.0.0.1:9/kassanet/"}, format="json"
+    )
+    both = api.post(
+        url(location.id),
+        {
+            "base_url": "https://127.0.0.2/k/",
+            "signature_key": "a-new-signature-key",
+            "encryption_token": "a-new-encryption-token",
+        },
+        format="json",
+    )
+
+    assert alone.status_code == one_secret.status_code == 400
+    assert alone.json() == {"signature_key": [message], "encryption_token": [message]}
+    assert one_secret.json() == {"encryption_token": [message]}
+    assert same_url.status_code == 200  # not a change
+    assert both.status_code == 200
+    stored = IntegrationRepository().get(location.id, "hendrickx")
+    assert stored is not None
+    assert (stored.credentials.base_url, stored.credentials.signature_key) == (
+        "https://127.0.0.2/k/",
+        "a-new-signature-key",
+    )
 
 
 @pytest.mark.parametrize(
@@ -359,11 +401,9 @@ def test_session_authentication_is_accepted(location: Location, alice: Any) -> N
 
 
 def test_a_user_without_a_vendor_is_forbidden(location: Location, django_user_model: Any) -> None:
-    from rest_framework.authtoken.models import Token
-
     user = django_user_model.objects.create(username="stray")
     client = RecordingClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user, ADMIN)[1]}")
 
     response = client.get(url(location.id, suffix="/"))
 

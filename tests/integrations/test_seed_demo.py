@@ -4,7 +4,10 @@ import io
 from typing import Any
 
 from django.core.management import call_command
+from knox.crypto import hash_token
+from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
 from integrations.repository import IntegrationRepository
 from kassanet.testing import start_simulator
 
@@ -32,3 +35,12 @@ def test_seed_demo_connects_the_demo_pos_and_ends_with_a_curl(db: Any, indexed_d
     assert lines[-1].startswith("Try: curl -H 'Authorization: Token ")
     assert lines[-1].endswith(f"/api/backoffice/kassanet/hendrickx/{integration.location_id}/")
     assert "demo-sig-key" not in out.getvalue()
+    # The printed token is the demo vendor's admin token: it works on the curl's URL.
+    token = next(line for line in lines if line.startswith("Demo API token: ")).split()[-1]
+    assert ApiToken.objects.get(digest=hash_token(token)).role == "admin"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert (
+        client.get(f"/api/backoffice/kassanet/hendrickx/{integration.location_id}/").status_code
+        == 200
+    )

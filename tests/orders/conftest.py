@@ -16,12 +16,14 @@ from pymongo.database import Database
 from rest_framework.test import APIClient
 
 import kassanet
+from accounts.roles import PAYMENTS
 from accounts.services import VendorUser, ensure_vendor_user
 from integrations.credentials import Credentials
 from integrations.repository import CONNECTED, Integration, IntegrationRepository
 from kassanet.testing import SimulatorHandle, start_simulator
 from locations.repository import Location, LocationRepository
 from orders.push import OrderPusher, PushConfig
+from tests.tokens import service_client
 
 PROVIDER = "hendrickx"
 TABLES = list(range(1, 11))
@@ -189,3 +191,9 @@ def api(vendor_user: VendorUser) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {vendor_user.token}")
     return client
+
+
+@pytest.fixture
+def payments_api(db: Any) -> APIClient:
+    """The platform's payments service: the only caller that may confirm a payment."""
+    return service_client(PAYMENTS)

@@ -79,10 +79,17 @@ def kiosk_order(api: APIClient, location: Location, menu: Menu) -> dict[str, Any
     return dict(response.json())
 
 
-def confirm(api: APIClient, txn_id: str, amount: str, reference: str = "pi_1") -> Any:
+def confirm(
+    api: APIClient, txn_id: str, amount: str, reference: str = "pi_1", currency: str = "EUR"
+) -> Any:
     return api.post(
         f"/api/backoffice/transactions/{txn_id}/payment-confirmed",
-        {"amount": amount, "payment_provider": "stripe", "payment_reference": reference},
+        {
+            "amount": amount,
+            "currency": currency,
+            "payment_provider": "stripe",
+            "payment_reference": reference,
+        },
         format="json",
     )
 
@@ -195,22 +202,29 @@ def test_another_vendors_location_and_transactions_are_not_found(
 
     assert create(other, location, {"channel": "kiosk", "lines": []}).status_code == 404
     assert other.get(f"/api/backoffice/transactions/{txn['id']}").status_code == 404
-    assert confirm(other, txn["id"], txn["total"]).status_code == 404
     assert other.post(f"/api/backoffice/transactions/{txn['id']}/retry-pos").status_code == 404
     assert other.get(f"/api/backoffice/locations/{location.id}/transactions").status_code == 404
 
 
-def test_a_payment_must_match_the_total_exactly(
-    api: APIClient, location: Location, shop_menu: Menu
+def test_a_payment_must_match_the_total_and_the_currency_exactly(
+    api: APIClient, payments_api: APIClient, location: Location, shop_menu: Menu
 ) -> None:
     txn = kiosk_order(api, location, shop_menu)
 
-    assert confirm(api, txn["id"], "35.39").json() == {
+    assert confirm(payments_api, txn["id"], "35.39").json() == {
         "amount": ["The amount 35.39 is not the order's total 36.20; it must be equal."]
     }
-    response = api.post(
+    assert confirm(payments_api, txn["id"], "36.20", currency="USD").json() == {
+        "currency": ["The currency USD is not the order's currency EUR; it must be equal."]
+    }
+    response = payments_api.post(
         f"/api/backoffice/transactions/{txn['id']}/payment-confirmed",
-        {"amount": 35.4, "payment_provider": "stripe", "payment_reference": "pi_1"},
+        {
+            "amount": 35.4,
+            "currency": "EUR",
+            "payment_provider": "stripe",
+            "payment_reference": "pi_1",
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -218,13 +232,13 @@ def test_a_payment_must_match_the_total_exactly(
 
 
 def test_without_an_integration_the_paid_order_says_why_it_was_not_pushed_and_repeats_are_idempotent(
-    api: APIClient, location: Location, shop_menu: Menu
+    api: APIClient, payments_api: APIClient, location: Location, shop_menu: Menu
 ) -> None:
     txn = kiosk_order(api, location, shop_menu)
 
-    first = confirm(api, txn["id"], "36.20")
-    repeat = confirm(api, txn["id"], "36.20")
-    conflict = confirm(api, txn["id"], "36.20", reference="pi_2")
+    first = confirm(payments_api, txn["id"], "36.20")
+    repeat = confirm(payments_api, txn["id"], "36.20")
+    conflict = confirm(payments_api, txn["id"], "36.20", reference="pi_2")
 
     assert first.status_code == repeat.status_code == 200
     assert first.json() == repeat.json()
@@ -235,7 +249,7 @@ def test_without_an_integration_the_paid_order_says_why_it_was_not_pushed_and_re
 
 
 def test_an_order_paid_while_the_register_is_disconnected_is_kept_for_requeue(
-    api: APIClient, location: Location, shop_menu: Menu
+    api: APIClient, payments_api: APIClient, location: Location, shop_menu: Menu
 ) -> None:
     IntegrationRepository().upsert(  # never tested: disconnected
         location.id,
@@ -245,7 +259,7 @@ def test_an_order_paid_while_the_register_is_disconnected_is_kept_for_requeue(
     )
     txn = kiosk_order(api, location, shop_menu)
 
-    body = confirm(api, txn["id"], "36.20").json()
+    body = confirm(payments_api, txn["id"], "36.20").json()
 
     push = body["external_data"][PROVIDER]
     assert (body["need_requeue"], body["pos_provider"], push["status"]) == (

@@ -142,6 +142,7 @@ def confirm(api: APIClient, txn: dict[str, Any], reference: str | None = None) -
         f"/api/backoffice/transactions/{txn['id']}/payment-confirmed",
         {
             "amount": txn["total"],
+            "currency": txn["currency"],
             "payment_provider": "stripe",
             "payment_reference": reference or f"pi_{txn['id']}",
         },
@@ -187,12 +188,16 @@ def assert_no_table_shared(location: Location) -> None:
 
 
 def test_a_paid_order_reaches_the_register_as_a_paid_bill(
-    shop: Any, api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     txn = order(api, location, menu, "P2", 2)
 
-    response = confirm(api, txn)
+    response = confirm(payments_api, txn)
 
     assert response.status_code == 200
     wait_all([txn["id"]], "paid", stack, timeout=20)
@@ -228,6 +233,7 @@ def test_a_paid_order_reaches_the_register_as_a_paid_bill(
 def test_orders_of_several_units_with_priced_modifiers_end_paid(
     shop: Any,
     api: APIClient,
+    payments_api: APIClient,
     simulator: SimulatorHandle,
     stack: CeleryStack,
     product: str,
@@ -240,7 +246,7 @@ def test_orders_of_several_units_with_priced_modifiers_end_paid(
     txn = order(api, location, menu, product, qty, modifiers)
     assert txn["total"] == total
 
-    assert confirm(api, txn).status_code == 200
+    assert confirm(payments_api, txn).status_code == 200
     wait_all([txn["id"]], "paid", stack, timeout=20)
 
     assert_paid_exactly_once(simulator, [txn["id"]])
@@ -259,13 +265,17 @@ def test_orders_of_several_units_with_priced_modifiers_end_paid(
 
 
 def test_fifty_concurrent_orders_on_ten_tables_are_each_paid_once_on_their_own_table(
-    shop: Any, api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     txns = [order(api, location, menu, f"P{1 + i % 9}") for i in range(50)]
 
     with ThreadPoolExecutor(8) as pool:
-        codes = list(pool.map(lambda t: confirm(api, t).status_code, txns))
+        codes = list(pool.map(lambda t: confirm(payments_api, t).status_code, txns))
 
     assert codes == [200] * 50
     ids = [t["id"] for t in txns]
@@ -276,13 +286,17 @@ def test_fifty_concurrent_orders_on_ten_tables_are_each_paid_once_on_their_own_t
 
 
 def test_orders_queued_while_the_register_is_offline_are_paid_once_when_it_is_back(
-    shop: Any, api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, integration, menu = shop
     simulator.set_faults(offline=True)
     txns = [order(api, location, menu, "P3") for _ in range(5)]
     for txn in txns:
-        assert confirm(api, txn).status_code == 200
+        assert confirm(payments_api, txn).status_code == 200
     ids = [t["id"] for t in txns]
     wait_all(ids, "need_requeue", stack, timeout=30)
     found = IntegrationRepository().get_by_id(integration.id)
@@ -301,13 +315,17 @@ def test_orders_queued_while_the_register_is_offline_are_paid_once_when_it_is_ba
 
 
 def test_with_thirty_percent_transient_failures_every_order_is_paid_once(
-    shop: Any, api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     simulator.set_faults(failure_rate=0.3)
     txns = [order(api, location, menu, f"P{1 + i % 5}") for i in range(20)]
     for txn in txns:
-        assert confirm(api, txn).status_code == 200
+        assert confirm(payments_api, txn).status_code == 200
 
     ids = [t["id"] for t in txns]
     wait_all(ids, "paid", stack, timeout=90)
@@ -316,13 +334,17 @@ def test_with_thirty_percent_transient_failures_every_order_is_paid_once(
 
 
 def test_workers_killed_during_pushes_and_restarted_pay_every_order_once(
-    shop: Any, api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     simulator.set_faults(latency_ms=40)
     txns = [order(api, location, menu, f"P{1 + i % 5}") for i in range(20)]
     for txn in txns:
-        assert confirm(api, txn).status_code == 200
+        assert confirm(payments_api, txn).status_code == 200
     ids = [t["id"] for t in txns]
     wait_for(
         lambda: 2 <= pos_statuses(ids)["paid"] < len(ids),
@@ -342,7 +364,11 @@ def test_workers_killed_during_pushes_and_restarted_pay_every_order_once(
 
 
 def test_a_total_mismatch_ends_in_a_visible_error_and_no_payment(
-    shop: Any, api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     catalog = simulator.catalog()
@@ -351,7 +377,7 @@ def test_a_total_mismatch_ends_in_a_visible_error_and_no_payment(
     simulator.set_catalog(catalog)
     txn = order(api, location, menu, "P4")
 
-    assert confirm(api, txn).status_code == 200
+    assert confirm(payments_api, txn).status_code == 200
 
     wait_all([txn["id"]], "failed", stack, timeout=20)
     push = api.get(f"/api/backoffice/transactions/{txn['id']}").json()["external_data"][PROVIDER]
@@ -368,16 +394,20 @@ def test_a_total_mismatch_ends_in_a_visible_error_and_no_payment(
 
 
 def test_a_repeated_payment_confirmation_pushes_once(
-    shop: Any, api: APIClient, simulator: SimulatorHandle, stack: CeleryStack
+    shop: Any,
+    api: APIClient,
+    payments_api: APIClient,
+    simulator: SimulatorHandle,
+    stack: CeleryStack,
 ) -> None:
     location, _integration, menu = shop
     txn = order(api, location, menu, "P5")
 
     with ThreadPoolExecutor(4) as pool:
-        codes = list(pool.map(lambda _: confirm(api, txn).status_code, range(4)))
+        codes = list(pool.map(lambda _: confirm(payments_api, txn).status_code, range(4)))
     wait_all([txn["id"]], "paid", stack, timeout=20)
-    again = confirm(api, txn)
-    other = confirm(api, txn, reference="pi_someone_else")
+    again = confirm(payments_api, txn)
+    other = confirm(payments_api, txn, reference="pi_someone_else")
 
     assert codes == [200] * 4
     assert (again.status_code, other.status_code) == (200, 409)

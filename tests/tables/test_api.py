@@ -10,10 +10,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from drf_spectacular.generators import SchemaGenerator
 from pymongo.database import Database
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.services import ensure_vendor_user
+from accounts.roles import ADMIN
+from accounts.services import ensure_vendor_user, issue_token
 from locations.repository import Location, LocationRepository
 from tables import services
 
@@ -249,7 +249,7 @@ def test_anonymous_requests_are_refused(location: Location, suffix: str) -> None
 def test_a_user_without_a_vendor_is_forbidden(location: Location) -> None:
     loner = get_user_model().objects.create(username="loner")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=loner).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(loner, ADMIN)[1]}")
 
     assert api.get(sections_url(location.id)).status_code == 403
 
