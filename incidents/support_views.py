@@ -1,8 +1,7 @@
 """The support view: `/support` pages and `/api/support/...` (every location of every vendor).
 
-For the `support` role (another branch adds it) or Django staff; until roles land, access is
-Django staff only (`SupportPermission`), and a vendor's user gets 403. Nothing shown is a
-secret (see incidents/support.py).
+For a `support` token, or a Django staff member's page session (`SupportPermission`); any
+other token or a vendor's user gets 403. Nothing shown is a secret (see incidents/support.py).
 """
 
 from __future__ import annotations
@@ -16,12 +15,19 @@ from django.shortcuts import render
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api import AUTH_ERRORS, VALIDATION_ERROR, ApiErrorSerializer, StrictSerializer
+from accounts.api import (
+    AUTH_ERRORS,
+    VALIDATION_ERROR,
+    ApiErrorSerializer,
+    RolePermission,
+    StrictSerializer,
+)
+from accounts.models import ApiToken
+from accounts.roles import SUPPORT
 from incidents import support
 from integrations.providers import PROVIDERS
 from integrations.repository import IntegrationRepository
@@ -33,15 +39,26 @@ MISSING = OpenApiResponse(ApiErrorSerializer, description="No such location.")
 
 
 def is_support(user: Any) -> bool:
-    """The `support` role's check; today: Django staff."""
+    """A platform staff member logged in to the pages (Django staff) acts as `support`."""
     return bool(user and user.is_authenticated and user.is_staff)
 
 
-class SupportPermission(IsAuthenticated):
+class SupportPermission(RolePermission):
+    """A `support` token, or a Django staff member's page session (the /support pages)."""
+
+    roles = {"*": (SUPPORT,)}
     message = SUPPORT_ONLY
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return super().has_permission(request, view) and is_support(request.user)
+        if isinstance(request.auth, ApiToken) or not request.user.is_authenticated:
+            allowed = super().has_permission(request, view)
+            if not allowed and request.user.is_authenticated:
+                self.message = SUPPORT_ONLY
+            return allowed
+        if is_support(request.user):
+            return True
+        self.message = SUPPORT_ONLY
+        return False
 
 
 class FleetQuerySerializer(StrictSerializer):
@@ -66,7 +83,7 @@ def _fleet_query(params: dict[str, Any]) -> support.FleetQuery:
 
 
 class FleetView(APIView):
-    """For the `support` role (today: Django staff)."""
+    """For the `support` role (a support token, or a Django staff member's session)."""
 
     permission_classes = [SupportPermission]
 
@@ -82,7 +99,7 @@ class FleetView(APIView):
 
 
 class DiagnosisView(APIView):
-    """For the `support` role (today: Django staff)."""
+    """For the `support` role (a support token, or Django staff)."""
 
     permission_classes = [SupportPermission]
 
@@ -100,7 +117,7 @@ class DiagnosisView(APIView):
 
 
 class SupportConnectionTestView(APIView):
-    """For the `support` role (today: Django staff): the connection test, as the vendor's."""
+    """For the `support` role (a support token, or Django staff): the connection test, as the vendor's."""
 
     permission_classes = [SupportPermission]
 

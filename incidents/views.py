@@ -19,13 +19,16 @@ from rest_framework.views import APIView
 
 from accounts.api import (
     AUTH_ERRORS,
+    LOCATION_NOT_FOUND,
     NOT_FOUND,
     VALIDATION_ERROR,
     ApiErrorSerializer,
     VendorPermission,
+    allow,
     request_vendor_id,
     vendor_location_or_404,
 )
+from accounts.roles import ADMIN, CHANNEL, SUPPORT
 from incidents import detection, notify
 from incidents.readiness import readiness
 from incidents.repository import (
@@ -247,9 +250,9 @@ class IncidentResolveView(APIView):
 
 
 class ReadinessView(APIView):
-    """For the `channel` role (kiosks, the webshop) and the vendor's `admin`."""
+    """For the `channel` role (kiosks, the webshop), the vendor's `admin` and `support`."""
 
-    permission_classes = [VendorPermission]
+    permission_classes = [allow(ADMIN, CHANNEL, SUPPORT)]
 
     @extend_schema(
         operation_id="locations_readiness",
@@ -258,8 +261,8 @@ class ReadinessView(APIView):
         tags=["locations"],
     )
     def get(self, request: Request, location_id: str) -> Response:
-        result = readiness(location_id, _vendor(request))
+        location = vendor_location_or_404(request, location_id)  # another vendor's: 404
+        result = readiness(location.id, location.vendor_id)
         if result is None:
-            vendor_location_or_404(request, "")  # the standard 404 answer
-        assert result is not None
+            raise NotFound(LOCATION_NOT_FOUND)
         return Response(result.as_dict())

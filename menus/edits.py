@@ -7,8 +7,8 @@
 
 The import never writes these fields (menus/diff.py compares and writes only its own), so a
 re-import keeps them. POS-owned fields (name, price, kitchen name, PLU, VAT, modifiers ...)
-are read-only: a change is a 400 naming the field. Menu edits are admin actions (roles:
-admin; today any user of the vendor, ``VendorPermission``).
+are read-only: a change is a 400 naming the field. Menu edits are admin actions (the
+`admin` role, ``VendorPermission``).
 """
 
 from __future__ import annotations

@@ -159,6 +159,8 @@ RUN_PARAMETERS = [
 
 
 class ImportRunsView(KassanetView):
+    permission_classes = [allow(ADMIN, SUPPORT)]  # reads: admin, support
+
     @extend_schema(
         operation_id="kassanet_imports_list",
         summary="The integration's import runs, newest first (the last 50 are kept)",
@@ -193,6 +195,8 @@ class ImportRunsView(KassanetView):
 
 
 class ImportRunView(KassanetView):
+    permission_classes = [allow(ADMIN, SUPPORT)]  # reads: admin, support
+
     @extend_schema(
         operation_id="kassanet_imports_retrieve",
         summary="One import run with its report: counts, diff and skipped products",
@@ -210,7 +214,9 @@ class ImportRunView(KassanetView):
 
 
 class ImportRunApplyView(KassanetView):
-    """Apply a held run. An admin action (roles: admin; VendorPermission until roles land)."""
+    """Apply a held run. An admin action (the `admin` role)."""
+
+    permission_classes = [VendorPermission]  # admin action
 
     @extend_schema(
         operation_id="kassanet_imports_apply",
@@ -250,7 +256,9 @@ class ImportRunApplyView(KassanetView):
 
 
 class ImportRunDiscardView(KassanetView):
-    """Discard a held run. An admin action (roles: admin; VendorPermission until roles land)."""
+    """Discard a held run. An admin action (the `admin` role)."""
+
+    permission_classes = [VendorPermission]  # admin action
 
     @extend_schema(
         operation_id="kassanet_imports_discard",
@@ -448,6 +456,8 @@ class InventoryView(LocationRecordsView):
 
 
 class MenuVersionsView(KassanetView):
+    permission_classes = [allow(ADMIN, SUPPORT)]  # reads: admin, support
+
     @extend_schema(
         operation_id="kassanet_menu_versions_list",
         summary="The kept menu versions (the menus applied imports replaced), newest first",
@@ -463,7 +473,9 @@ class MenuVersionsView(KassanetView):
 
 
 class MenuVersionRestoreView(KassanetView):
-    """Restore a version. An admin action (roles: admin; VendorPermission until roles land)."""
+    """Restore a version. An admin action (the `admin` role)."""
+
+    permission_classes = [VendorPermission]  # admin action
 
     @extend_schema(
         operation_id="kassanet_menu_versions_restore",
@@ -506,6 +518,8 @@ class MenuVersionRestoreView(KassanetView):
 
 
 class StockRefreshView(KassanetView):
+    permission_classes = [VendorPermission]  # admin action
+
     @extend_schema(
         operation_id="kassanet_refresh_stock",
         summary="Refresh stock and availability from the register now (the menu is untouched)",

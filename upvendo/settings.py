@@ -416,6 +416,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# No "AXES: BEGIN ..." banner on every process start (it lands on commands' stderr).
+AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "backoffice/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "upvendo.security.client_ip"
 # Behind a reverse proxy: how many proxies append to X-Forwarded-For (the client address is

@@ -87,8 +87,33 @@ CASES: list[tuple[str, str, Any, dict[str, int]]] = [
         {"amount": "1.00", "currency": "EUR", "payment_provider": "s", "payment_reference": "r"},
         {PAYMENTS: 404},
     ),
+    # Menu runs and versions (issue 13): admin and support read; only admin acts.
+    ("get", "kassanet/hendrickx/{loc}/imports", None, {ADMIN: 200, SUPPORT: 200}),
+    ("get", "kassanet/hendrickx/{loc}/menu-versions", None, {ADMIN: 200, SUPPORT: 200}),
+    (
+        "post",
+        f"kassanet/hendrickx/{{loc}}/imports/{NO_ORDER}/discard",
+        None,
+        {ADMIN: 404},
+    ),
+    # Readiness (issue 15): what a kiosk polls.
+    ("get", "locations/{loc}/readiness", None, {ADMIN: 200, CHANNEL: 200, SUPPORT: 200}),
+    ("get", "incidents", None, {ADMIN: 200}),
+    ("get", "notification-channels", None, {ADMIN: 200}),
     ("delete", "kassanet/hendrickx/{loc}", None, {ADMIN: 204}),
 ]
+
+
+def test_the_support_api_is_for_support_tokens_only(
+    clients: dict[str, APIClient], connected: Location
+) -> None:
+    answers = {
+        role: client.get("/api/support/locations").status_code for role, client in clients.items()
+    }
+    assert answers == {ADMIN: 403, CHANNEL: 403, SUPPORT: 200, PAYMENTS: 403}
+    diagnosis = clients[SUPPORT].get(f"/api/support/locations/{connected.id}")
+    assert diagnosis.status_code == 200
+    assert SIGNATURE_KEY not in diagnosis.content.decode()
 
 
 @pytest.mark.parametrize(

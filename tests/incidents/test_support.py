@@ -1,5 +1,5 @@
 """The support view: every location of every vendor, sorted by trouble, and a location's
-diagnosis; only for support staff (Django staff until roles land), never with a secret."""
+diagnosis; only for support (a support token, or Django staff), never with a secret."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 import kassanet
-from accounts.services import VendorUser
+from accounts.roles import SUPPORT
+from accounts.services import VendorUser, create_service_token
 from incidents import kinds
 from integrations.repository import DISCONNECTED, Integration, IntegrationRepository
 from kassanet.testing import SimulatorHandle
@@ -35,9 +35,10 @@ def staff(db: Any) -> Any:
 
 
 @pytest.fixture
-def support_api(staff: Any) -> APIClient:
+def support_api(db: Any) -> APIClient:
+    """The platform's support service token (a staff member's page session also works)."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {create_service_token(SUPPORT).token}")
     return client
 
 
