@@ -136,7 +136,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if injected is not None:
             status, code, garbage = injected
             if garbage is not None:
-                self._send(status, garbage.encode(), {"Content-Type": "text/plain"})
+                # Sent as is, but signed: a register signs every answer, even a broken one.
+                self._send_signed(status, garbage.encode(), {"Content-Type": "text/plain"})
                 return
             raise RegisterError(status, code, f"simulated HTTP {status}")
         self._authenticate(raw)
@@ -202,12 +203,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
         config = register.config
         with register.lock:
             encrypted = register.encrypts
-            deviations = register.deviations
-            unsigned, wrong_signature = deviations.unsigned, deviations.wrong_signature
         body = plain_json
         if encrypted:
             body = encrypt(plain_json, config.encryption_token).encode("ascii")
-        headers = {"Content-Type": "text/plain" if encrypted else "application/json"}
+        self._send_signed(
+            status, body, {"Content-Type": "text/plain" if encrypted else "application/json"}
+        )
+
+    def _send_signed(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        """Send `body` with `Date` and `Signature` (unless a deviation says otherwise)."""
+        register = self.register
+        config = register.config
+        with register.lock:
+            deviations = register.deviations
+            unsigned, wrong_signature = deviations.unsigned, deviations.wrong_signature
+        headers = dict(headers)
         if not unsigned:
             date = format_date(register.now())
             key = config.signature_key + ("-not-the-key" if wrong_signature else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from incidents.repository import ChannelRepository
@@ -29,8 +29,8 @@ def test_seed_demo_adds_an_alert_channel_and_a_support_user_once(db: Any, indexe
     assert channel is not None
     channels = ChannelRepository().list_for_vendor(channel["vendor_id"])
     assert [(c.kind, c.target) for c in channels] == [("email", "alerts@demo-restaurants.example")]
-    support = authenticate(username="support", password="support-password")
-    assert support is not None and support.is_staff
+    support = get_user_model().objects.get(username="support")
+    assert support.is_staff and support.check_password("support-password")
     text = out.getvalue()
     control = sim.base_url.split("/kassanet")[0] + "/_control/faults"
     assert f"Stage an outage: curl -X POST -d '{{\"offline\": true}}' {control}" in text
