@@ -41,6 +41,23 @@ REPLICA_SET = "rs0"
 DEFAULT_CACHE_GB = "2"
 
 
+MONGOD_OPEN_FILES = 200_000
+
+
+def _raise_open_files_limit() -> None:
+    """In mongod's process, before exec: WiredTiger keeps a file open per collection and index,
+    and a parallel test run makes thousands; raise RLIMIT_NOFILE as far as allowed."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for wanted in (max(MONGOD_OPEN_FILES, hard), hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), max(hard, wanted)))
+            return
+        except (ValueError, OSError):
+            continue
+
+
 class ServiceError(Exception):
     """A service could not be started; the message is the one line the user sees."""
 
@@ -169,8 +186,18 @@ class Services:
             "--fork",
             "--wiredTigerCacheSizeGB", os.environ.get("MONGOD_CACHE_GB", DEFAULT_CACHE_GB),
             "--setParameter", "diagnosticDataCollectionEnabled=false",
+            # Tests create (and drop) a database per test, several at once: close the files
+            # of idle collections sooner than the default ten minutes.
+            "--wiredTigerEngineConfigString",
+            "file_manager=(close_idle_time=30,close_scan_interval=5,close_handle_minimum=500)",
         ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            check=False,
+            preexec_fn=_raise_open_files_limit,
+        )
         if result.returncode != 0:
             tail = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
             raise ServiceError(
