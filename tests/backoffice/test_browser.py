@@ -418,8 +418,12 @@ def test_a_manager_reviews_a_held_import_and_a_preview_in_the_browser(
     assert indexed_db["items"].count_documents(location_items) == len(imported)
 
     # Preview again and apply it: the menu now matches the register.
+    stale_run = detail.get_attribute("data-run") or ""
     page.get_by_role("button", name="Preview sync").click()
     expect(history.locator('tr[data-status="preview"]')).to_have_count(2, timeout=60_000)
+    # The panel shows the new preview, not the refused one, before Apply is clicked.
+    expect(detail).not_to_have_attribute("data-run", stale_run, timeout=60_000)
+    expect(detail).to_have_attribute("data-status", "preview", timeout=60_000)
     expect(detail.get_by_role("button", name="Apply")).to_be_visible()
     detail.get_by_role("button", name="Apply").click()
     expect(detail).to_have_attribute("data-status", "success", timeout=60_000)
