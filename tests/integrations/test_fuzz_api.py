@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +12,10 @@ from fuzz_api import fuzz
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # a hang guard, not a speed target (speed belongs in benchmarks/)
 def test_the_api_answers_generated_requests_without_500s_and_as_documented(
     db: Any, indexed_db: Any
 ) -> None:
-    started = time.monotonic()
-
     failures = fuzz(max_examples=30)
 
     assert failures == []
-    assert time.monotonic() - started < 90
